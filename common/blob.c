@@ -1,0 +1,322 @@
+#include "blob.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "log.h"
+
+struct blobstore {
+    char root[4096];
+    int rootfd;
+    int dirfd[256]; /* fan-out directories, opened once */
+};
+
+struct blob_writer {
+    blob_batch_t *batch;
+    int fd;
+    char tmp[64];
+    crypto_generichash_state st;
+    uint64_t size;
+};
+
+const char *blob_root(blobstore_t *bs)
+{
+    return bs->root;
+}
+
+blobstore_t *blob_open(const char *root)
+{
+    if (sodium_init() < 0)
+        return NULL;
+    blobstore_t *bs = calloc(1, sizeof *bs);
+    if (!bs)
+        return NULL;
+    snprintf(bs->root, sizeof bs->root, "%s", root);
+    for (int i = 0; i < 256; i++)
+        bs->dirfd[i] = -1;
+    if (mkdir(root, 0750) != 0 && errno != EEXIST)
+        goto fail;
+    bs->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (bs->rootfd < 0)
+        goto fail;
+    if (mkdirat(bs->rootfd, "tmp", 0750) != 0 && errno != EEXIST)
+        goto fail;
+    for (int i = 0; i < 256; i++) {
+        char d[3];
+        snprintf(d, sizeof d, "%02x", i);
+        if (mkdirat(bs->rootfd, d, 0750) != 0 && errno != EEXIST)
+            goto fail;
+        bs->dirfd[i] = openat(bs->rootfd, d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (bs->dirfd[i] < 0)
+            goto fail;
+    }
+    return bs;
+fail:
+    log_error("msg=\"blob store unusable\" root=%s error=\"%s\"", root, strerror(errno));
+    blob_close(bs);
+    return NULL;
+}
+
+void blob_close(blobstore_t *bs)
+{
+    if (!bs)
+        return;
+    for (int i = 0; i < 256; i++)
+        if (bs->dirfd[i] >= 0)
+            close(bs->dirfd[i]);
+    if (bs->rootfd > 0)
+        close(bs->rootfd);
+    free(bs);
+}
+
+void blob_batch_init(blob_batch_t *b, blobstore_t *bs)
+{
+    memset(b, 0, sizeof *b);
+    b->bs = bs;
+}
+
+int blob_batch_sync(blob_batch_t *b)
+{
+    /* syncfs flushes every file written in the batch in one call; the directory fsyncs then
+     * make the renames durable */
+    if (b->unsynced && syncfs(b->bs->rootfd) != 0)
+        return -1;
+    b->unsynced = false;
+    for (int i = 0; i < 256; i++) {
+        if (!(b->dirty[i / 8] & (1u << (i % 8))))
+            continue;
+        if (fsync(b->bs->dirfd[i]) != 0)
+            return -1;
+    }
+    memset(b->dirty, 0, sizeof b->dirty);
+    return 0;
+}
+
+bool blob_name_valid(const char *name)
+{
+    return name && strlen(name) == 64 && is_hex(name, 64);
+}
+
+static int fanout(const char *name)
+{
+    unsigned char b;
+    hex_decode(name, 2, &b);
+    return b;
+}
+
+blob_writer_t *blob_writer_new(blob_batch_t *batch)
+{
+    blob_writer_t *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->batch = batch;
+    unsigned char rnd[12];
+    randombytes_buf(rnd, sizeof rnd);
+    char hex[25];
+    hex_encode(rnd, sizeof rnd, hex);
+    snprintf(w->tmp, sizeof w->tmp, "tmp/%s", hex);
+    w->fd = openat(batch->bs->rootfd, w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (w->fd < 0) {
+        log_error("msg=\"cannot create blob temp file\" error=\"%s\"", strerror(errno));
+        free(w);
+        return NULL;
+    }
+    crypto_generichash_init(&w->st, NULL, 0, 32);
+    return w;
+}
+
+int blob_writer_write(blob_writer_t *w, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    crypto_generichash_update(&w->st, p, len);
+    w->size += len;
+    while (len) {
+        ssize_t n = write(w->fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+void blob_writer_abort(blob_writer_t *w)
+{
+    if (!w)
+        return;
+    close(w->fd);
+    unlinkat(w->batch->bs->rootfd, w->tmp, 0);
+    free(w);
+}
+
+int blob_writer_commit(blob_writer_t *w, char name[BLOB_HEX], uint64_t *size)
+{
+    unsigned char digest[32];
+    crypto_generichash_final(&w->st, digest, sizeof digest);
+    hex_encode(digest, sizeof digest, name);
+    if (size)
+        *size = w->size;
+    blobstore_t *bs = w->batch->bs;
+    int d = fanout(name);
+    int rc = 0;
+    if (close(w->fd) != 0)
+        rc = -1;
+    w->fd = -1;
+    if (rc == 0 && faccessat(bs->dirfd[d], name + 2, F_OK, 0) == 0) {
+        /* same bytes already stored: nothing to move, but refresh the mtime so that gc's
+         * grace period protects it until the index references it */
+        unlinkat(bs->rootfd, w->tmp, 0);
+        utimensat(bs->dirfd[d], name + 2, NULL, 0);
+        free(w);
+        return 0;
+    }
+    if (rc == 0 && renameat(bs->rootfd, w->tmp, bs->dirfd[d], name + 2) != 0)
+        rc = -1;
+    if (rc != 0) {
+        log_error("msg=\"cannot store blob\" error=\"%s\"", strerror(errno));
+        unlinkat(bs->rootfd, w->tmp, 0);
+    } else {
+        w->batch->unsynced = true;
+        w->batch->dirty[d / 8] |= (unsigned char)(1u << (d % 8));
+    }
+    free(w);
+    return rc;
+}
+
+int blob_put(blob_batch_t *batch, const void *data, size_t len, char name[BLOB_HEX])
+{
+    blob_writer_t *w = blob_writer_new(batch);
+    if (!w)
+        return -1;
+    if (blob_writer_write(w, data, len) != 0) {
+        blob_writer_abort(w);
+        return -1;
+    }
+    return blob_writer_commit(w, name, NULL);
+}
+
+int blob_open_fd(blobstore_t *bs, const char *name)
+{
+    if (!blob_name_valid(name))
+        return -1;
+    return openat(bs->dirfd[fanout(name)], name + 2, O_RDONLY | O_CLOEXEC);
+}
+
+bool blob_exists(blobstore_t *bs, const char *name)
+{
+    return blob_name_valid(name) && faccessat(bs->dirfd[fanout(name)], name + 2, F_OK, 0) == 0;
+}
+
+int blob_read(blobstore_t *bs, const char *name, uint64_t max, buf_t *out)
+{
+    int fd = blob_open_fd(bs, name);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || (uint64_t)st.st_size > max || !buf_reserve(out, (size_t)st.st_size)) {
+        close(fd);
+        return -1;
+    }
+    buf_reset(out);
+    size_t want = (size_t)st.st_size;
+    while (out->len < want) {
+        ssize_t n = pread(fd, out->data + out->len, want - out->len, (off_t)out->len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            close(fd);
+            return -1;
+        }
+        out->len += (size_t)n;
+    }
+    out->data[out->len] = 0;
+    close(fd);
+    return 0;
+}
+
+int blob_unlink(blobstore_t *bs, const char *name)
+{
+    if (!blob_name_valid(name))
+        return -1;
+    return unlinkat(bs->dirfd[fanout(name)], name + 2, 0);
+}
+
+bool blob_verify(blobstore_t *bs, const char *name)
+{
+    int fd = blob_open_fd(bs, name);
+    if (fd < 0)
+        return false;
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, 32);
+    unsigned char chunk[65536];
+    ssize_t n;
+    while ((n = read(fd, chunk, sizeof chunk)) > 0)
+        crypto_generichash_update(&st, chunk, (size_t)n);
+    close(fd);
+    if (n < 0)
+        return false;
+    unsigned char digest[32];
+    char hex[BLOB_HEX];
+    crypto_generichash_final(&st, digest, sizeof digest);
+    hex_encode(digest, sizeof digest, hex);
+    return strcmp(hex, name) == 0;
+}
+
+int blob_each(blobstore_t *bs, int (*fn)(void *ctx, const char *name, int64_t mtime), void *ctx)
+{
+    for (int i = 0; i < 256; i++) {
+        int fd = dup(bs->dirfd[i]);
+        if (fd < 0)
+            return -1;
+        DIR *dir = fdopendir(fd);
+        if (!dir) {
+            close(fd);
+            return -1;
+        }
+        rewinddir(dir);
+        struct dirent *de;
+        int rc = 0;
+        while (rc == 0 && (de = readdir(dir)) != NULL) {
+            if (de->d_name[0] == '.')
+                continue;
+            char name[BLOB_HEX];
+            if (strlen(de->d_name) != 62)
+                continue;
+            snprintf(name, 3, "%02x", i);
+            memcpy(name + 2, de->d_name, 63);
+            struct stat st;
+            int64_t mtime = 0;
+            if (fstatat(bs->dirfd[i], de->d_name, &st, 0) == 0)
+                mtime = st.st_mtime;
+            rc = fn(ctx, name, mtime);
+        }
+        closedir(dir);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+uint64_t blob_free_space(blobstore_t *bs)
+{
+    struct statvfs sv;
+    if (fstatvfs(bs->rootfd, &sv) != 0)
+        return 0;
+    return (uint64_t)sv.f_bavail * sv.f_frsize;
+}
+
+bool blob_healthy(blobstore_t *bs)
+{
+    struct stat st;
+    return fstat(bs->rootfd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_nlink > 0 &&
+           faccessat(bs->rootfd, "tmp", W_OK, 0) == 0;
+}

@@ -1,0 +1,187 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+typedef enum { K_BYTES, K_COUNT, K_SECONDS, K_STRING } kind_t;
+
+static const struct {
+    const char *key;
+    kind_t kind;
+    size_t off;
+    size_t len; /* strings: buffer size */
+} keys[] = {
+    {"listen", K_STRING, offsetof(config_t, listen), sizeof(((config_t *)0)->listen)},
+    {"data_dir", K_STRING, offsetof(config_t, data_dir), sizeof(((config_t *)0)->data_dir)},
+    {"log_level", K_STRING, offsetof(config_t, log_level), sizeof(((config_t *)0)->log_level)},
+#define LIM(k, kind, f) {k, kind, offsetof(config_t, lim) + offsetof(limits_t, f), 0}
+    LIM("max_header_bytes", K_BYTES, max_header_bytes),
+    LIM("max_json_body", K_BYTES, max_json_body),
+    LIM("max_fetch_ids", K_COUNT, max_fetch_ids),
+    LIM("max_json_depth", K_COUNT, max_json_depth),
+    LIM("max_graphql_bytes", K_BYTES, max_graphql_bytes),
+    LIM("max_graphql_depth", K_COUNT, max_graphql_depth),
+    LIM("max_object_inflated", K_BYTES, max_object_inflated),
+    LIM("max_put_body", K_BYTES, max_put_body),
+    LIM("disk_reserve", K_BYTES, disk_reserve),
+    LIM("max_put_objects", K_COUNT, max_put_objects),
+    LIM("max_connections", K_COUNT, max_connections),
+    LIM("max_connections_per_ip", K_COUNT, max_connections_per_ip),
+    LIM("header_timeout", K_SECONDS, header_timeout_s),
+    LIM("idle_timeout", K_SECONDS, idle_timeout_s),
+    LIM("pending_expiry", K_SECONDS, pending_expiry_s),
+    LIM("login_failures", K_COUNT, login_failures),
+    LIM("login_window", K_SECONDS, login_window_s),
+    LIM("threads", K_COUNT, threads),
+#undef LIM
+};
+
+void config_defaults(config_t *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->listen, sizeof c->listen, "127.0.0.1:3000");
+    snprintf(c->data_dir, sizeof c->data_dir, "/var/lib/scoped");
+    snprintf(c->log_level, sizeof c->log_level, "info");
+    c->lim = (limits_t)LIMITS_DEFAULT;
+}
+
+/* "123", "64KiB", "8 MiB", "8GiB"; seconds take "30", "30s", "5m", "1h" */
+static int parse_number(const char *v, kind_t kind, uint64_t *out)
+{
+    if (!isdigit((unsigned char)*v))
+        return -1;
+    errno = 0;
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno)
+        return -1;
+    while (*end == ' ')
+        end++;
+    uint64_t mul = 1;
+    if (kind == K_BYTES) {
+        if (!strcmp(end, "KiB") || !strcmp(end, "K"))
+            mul = KIB;
+        else if (!strcmp(end, "MiB") || !strcmp(end, "M"))
+            mul = MIB;
+        else if (!strcmp(end, "GiB") || !strcmp(end, "G"))
+            mul = GIB;
+        else if (*end)
+            return -1;
+    } else if (kind == K_SECONDS) {
+        if (!strcmp(end, "s"))
+            mul = 1;
+        else if (!strcmp(end, "m"))
+            mul = 60;
+        else if (!strcmp(end, "h"))
+            mul = 3600;
+        else if (*end)
+            return -1;
+    } else if (*end) {
+        return -1;
+    }
+    if (n > UINT64_MAX / mul)
+        return -1;
+    *out = n * mul;
+    return 0;
+}
+
+int config_parse(config_t *c, const char *text, size_t len, const char *name, char *err,
+                 size_t errlen)
+{
+    size_t lineno = 0;
+    for (size_t pos = 0; pos < len;) {
+        const char *line = text + pos;
+        const char *nl = memchr(line, '\n', len - pos);
+        size_t ll = nl ? (size_t)(nl - line) : len - pos;
+        pos += ll + (nl ? 1 : 0);
+        lineno++;
+        char buf[4096 + 64];
+        if (ll >= sizeof buf) {
+            snprintf(err, errlen, "%s:%zu: line too long", name, lineno);
+            return -1;
+        }
+        memcpy(buf, line, ll);
+        buf[ll] = 0;
+        char *hash = strchr(buf, '#');
+        if (hash)
+            *hash = 0;
+        char *s = buf;
+        while (isspace((unsigned char)*s))
+            s++;
+        char *e = s + strlen(s);
+        while (e > s && isspace((unsigned char)e[-1]))
+            *--e = 0;
+        if (!*s)
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            snprintf(err, errlen, "%s:%zu: expected \"key = value\"", name, lineno);
+            return -1;
+        }
+        char *k = s, *ke = eq, *v = eq + 1;
+        while (ke > k && isspace((unsigned char)ke[-1]))
+            ke--;
+        *ke = 0;
+        while (isspace((unsigned char)*v))
+            v++;
+        size_t i;
+        for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
+            if (!strcmp(keys[i].key, k))
+                break;
+        if (i == sizeof keys / sizeof keys[0]) {
+            snprintf(err, errlen, "%s:%zu: unknown key \"%s\"", name, lineno, k);
+            return -1;
+        }
+        char *field = (char *)c + keys[i].off;
+        if (keys[i].kind == K_STRING) {
+            if (!*v || strlen(v) >= keys[i].len) {
+                snprintf(err, errlen, "%s:%zu: bad value for %s", name, lineno, k);
+                return -1;
+            }
+            memcpy(field, v, strlen(v) + 1);
+            continue;
+        }
+        uint64_t n;
+        if (parse_number(v, keys[i].kind, &n) != 0 || n == 0) {
+            snprintf(err, errlen, "%s:%zu: bad value \"%s\" for %s (a positive %s)", name, lineno,
+                     v, k,
+                     keys[i].kind == K_BYTES     ? "size such as 8MiB"
+                     : keys[i].kind == K_SECONDS ? "duration such as 30s"
+                                                 : "integer");
+            return -1;
+        }
+        memcpy(field, &n, sizeof n);
+    }
+    if (strcmp(c->log_level, "error") && strcmp(c->log_level, "warn") &&
+        strcmp(c->log_level, "info") && strcmp(c->log_level, "debug")) {
+        snprintf(err, errlen, "%s: log_level must be error, warn, info or debug", name);
+        return -1;
+    }
+    return 0;
+}
+
+int config_load(config_t *c, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    buf_t b;
+    buf_init(&b);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (!buf_append(&b, chunk, n) || b.len > 1 * MIB)
+            break;
+    fclose(f);
+    int rc = config_parse(c, (const char *)b.data, b.len, path, err, errlen);
+    buf_free(&b);
+    return rc;
+}

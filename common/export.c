@@ -1,0 +1,989 @@
+#include "export.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "blob.h"
+#include "log.h"
+#include "model.h"
+#include "refset.h"
+#include "tar.h"
+
+/* ---- upload */
+
+typedef struct {
+    char ref[REF_HEX];
+    obj_type_t type;
+    char blob[BLOB_HEX];
+    int64_t size;
+} upload_entry_t;
+
+struct export_upload {
+    store_t st_copy; /* the caller's store_t may not outlive begin */
+    store_t *st;
+    scope_row_t scope;
+    char client_id[130];
+    char owner[NAME_MAX_LEN];
+    tar_reader_t *tar;
+    blob_batch_t batch;
+    blob_writer_t *w;
+    obj_decoder_t dec;
+    bool in_entry;
+    char entry_ref[REF_HEX];
+    upload_entry_t *entries;
+    size_t n, cap;
+    refset_t seen;
+    err_t *err; /* where the tar callbacks report */
+};
+
+uint64_t export_upload_objects(const export_upload_t *u)
+{
+    return u->n;
+}
+
+/* Entry names are "<40-hex>" or "<scope>/<40-hex>"; nothing else can name an object. */
+static int upload_entry_begin(void *ctx, const char *name, uint64_t size)
+{
+    export_upload_t *u = ctx;
+    const char *slash = strrchr(name, '/');
+    const char *ref = slash ? slash + 1 : name;
+    if (slash) {
+        char scope[NAME_MAX_LEN];
+        size_t sl = (size_t)(slash - name);
+        if (sl >= sizeof scope)
+            return err_set(u->err, ERR_BAD_REQUEST, "tar entry name is not an object hash"), 1;
+        memcpy(scope, name, sl);
+        scope[sl] = 0;
+        if (!scope_name_valid(scope))
+            return err_set(u->err, ERR_BAD_REQUEST, "tar entry name is not an object hash"), 1;
+    }
+    if (!is_ref40(ref, strlen(ref)))
+        return err_set(u->err, ERR_BAD_REQUEST, "tar entry name is not an object hash"), 1;
+    if (u->n >= u->st->lim->max_put_objects)
+        return err_set(u->err, ERR_TOO_LARGE, "more than %llu objects in one put",
+                       (unsigned long long)u->st->lim->max_put_objects),
+               1;
+    (void)size; /* bounded by the tar limits */
+    memcpy(u->entry_ref, ref, REF_HEX);
+    u->w = blob_writer_new(&u->batch);
+    if (!u->w)
+        return err_set(u->err, ERR_INTERNAL, "cannot store the upload"), 1;
+    obj_decoder_init(&u->dec, u->st->lim->max_object_inflated);
+    u->in_entry = true;
+    return 0;
+}
+
+static int upload_entry_data(void *ctx, const unsigned char *data, size_t len)
+{
+    export_upload_t *u = ctx;
+    if (blob_writer_write(u->w, data, len) != 0)
+        return err_set(u->err, ERR_INTERNAL, "cannot store the upload"), 1;
+    return obj_decoder_feed(&u->dec, data, len, u->err) ? 1 : 0;
+}
+
+static void upload_entry_drop(export_upload_t *u)
+{
+    if (u->w)
+        blob_writer_abort(u->w);
+    u->w = NULL;
+    if (u->in_entry)
+        obj_decoder_free(&u->dec);
+    u->in_entry = false;
+}
+
+/* The object must be what its name says: same ref in its header, and a ref Bit's rule
+ * derives from the payload where the type has one. */
+static int check_object(export_upload_t *u)
+{
+    obj_decoder_t *d = &u->dec;
+    if (obj_decoder_finish(d, u->err))
+        return -1;
+    if (strcmp(d->ref, u->entry_ref) != 0)
+        return err_set(u->err, ERR_BAD_REQUEST, "tar entry %s holds object %s", u->entry_ref,
+                       d->ref);
+    char payload_sha[REF_HEX], expect[REF_HEX];
+    sha1_ctx_hex(&d->sha, payload_sha);
+    json_t *json = NULL;
+    if (obj_type_is_json(d->type)) {
+        json_error_t je;
+        json = json_loadb((const char *)d->payload.data, d->payload.len, JSON_REJECT_DUPLICATES, &je);
+        if (!json || !json_is_object(json)) {
+            json_decref(json);
+            return err_set(u->err, ERR_BAD_REQUEST, "%s %s is not a JSON object: %s",
+                           obj_type_name(d->type), d->ref, je.text);
+        }
+    }
+    int rc = 0;
+    if (d->type == OBJ_COMPONENT) {
+        component_info_t ci;
+        rc = component_info_parse(json, &ci, u->err);
+    } else if (d->type == OBJ_VERSION) {
+        version_info_t vi;
+        rc = version_info_parse(json, &vi, u->err);
+        version_info_free(&vi);
+    }
+    if (rc == 0 && obj_expected_ref(d->type, json, payload_sha, expect) &&
+        strcmp(expect, d->ref) != 0)
+        rc = err_set(u->err, ERR_BAD_REQUEST, "%s %s does not match its content (expected %s)",
+                     obj_type_name(d->type), d->ref, expect);
+    json_decref(json);
+    return rc;
+}
+
+static int upload_entry_end(void *ctx)
+{
+    export_upload_t *u = ctx;
+    if (check_object(u) != 0) {
+        upload_entry_drop(u);
+        return 1;
+    }
+    upload_entry_t e;
+    memcpy(e.ref, u->dec.ref, REF_HEX);
+    e.type = u->dec.type;
+    obj_decoder_free(&u->dec);
+    u->in_entry = false;
+    uint64_t size;
+    int rc = blob_writer_commit(u->w, e.blob, &size);
+    u->w = NULL;
+    if (rc != 0)
+        return err_set(u->err, ERR_INTERNAL, "cannot store the upload"), 1;
+    e.size = (int64_t)size;
+    int added = refset_add_checked(&u->seen, e.ref);
+    if (added < 0)
+        return err_set(u->err, ERR_INTERNAL, "out of memory"), 1;
+    if (added == 0)
+        return 0; /* a duplicate entry: the client de-duplicates too */
+    if (u->n == u->cap) {
+        size_t cap = u->cap ? u->cap * 2 : 64;
+        upload_entry_t *p = realloc(u->entries, cap * sizeof *p);
+        if (!p)
+            return err_set(u->err, ERR_INTERNAL, "out of memory"), 1;
+        u->entries = p;
+        u->cap = cap;
+    }
+    u->entries[u->n++] = e;
+    return 0;
+}
+
+export_upload_t *export_upload_begin(store_t *st, const scope_row_t *scope, const char *client_id,
+                                     const char *owner, err_t *err)
+{
+    if (!client_id_valid(client_id)) {
+        err_set(err, ERR_BAD_REQUEST, "invalid clientId in push-options");
+        return NULL;
+    }
+    pending_row_t p = {0};
+    int rc = index_pending_get(st->ix, scope->id, client_id, &p);
+    free(p.result);
+    if (rc == 0) {
+        err_set(err, ERR_CLIENT_ID_IN_USE, "clientId %s is already in use", client_id);
+        err_field(err, "clientId", json_string(client_id));
+        return NULL;
+    }
+    if (rc < 0) {
+        err_set(err, ERR_INTERNAL, "index read failed");
+        return NULL;
+    }
+    export_upload_t *u = calloc(1, sizeof *u);
+    if (!u) {
+        err_set(err, ERR_INTERNAL, "out of memory");
+        return NULL;
+    }
+    u->st_copy = *st;
+    u->st = &u->st_copy;
+    u->scope = *scope;
+    snprintf(u->client_id, sizeof u->client_id, "%s", client_id);
+    snprintf(u->owner, sizeof u->owner, "%s", owner ? owner : "");
+    blob_batch_init(&u->batch, st->bs);
+    refset_init(&u->seen);
+    static const tar_callbacks_t cb = {upload_entry_begin, upload_entry_data, upload_entry_end};
+    /* a compressed object is at most a little larger than what it inflates to */
+    tar_limits_t lim = {.max_entry_size = st->lim->max_object_inflated + 1 * MIB,
+                        .max_pax_size = 64 * KIB,
+                        .max_name_len = 255};
+    u->tar = tar_reader_new(&cb, u, &lim);
+    if (!u->tar) {
+        free(u);
+        err_set(err, ERR_INTERNAL, "out of memory");
+        return NULL;
+    }
+    return u;
+}
+
+int export_upload_feed(export_upload_t *u, const unsigned char *data, size_t len, err_t *err)
+{
+    u->err = err;
+    int rc = tar_reader_feed(u->tar, data, len);
+    if (rc == TAR_OK)
+        return 0;
+    if (err->kind == ERR_NONE)
+        err_set(err, rc == TAR_ERR_LIMIT ? ERR_TOO_LARGE : ERR_BAD_REQUEST, "invalid tar: %s",
+                tar_reader_error(u->tar));
+    upload_entry_drop(u);
+    return -1;
+}
+
+int export_upload_finish(export_upload_t *u, err_t *err)
+{
+    u->err = err;
+    if (tar_reader_finish(u->tar) != TAR_OK) {
+        upload_entry_drop(u);
+        return err_set(err, ERR_BAD_REQUEST, "invalid tar: %s", tar_reader_error(u->tar));
+    }
+    if (blob_batch_sync(&u->batch) != 0)
+        return err_set(err, ERR_INTERNAL, "cannot make the upload durable");
+    index_t *ix = u->st->ix;
+    if (index_begin(ix) != 0)
+        return err_set(err, ERR_INTERNAL, "index busy");
+    int64_t now = (int64_t)time(NULL);
+    int rc = index_pending_create(ix, u->scope.id, u->client_id, u->owner[0] ? u->owner : NULL, now);
+    for (size_t i = 0; rc == 0 && i < u->n; i++) {
+        upload_entry_t *e = &u->entries[i];
+        rc = index_pending_object_put(ix, u->scope.id, u->client_id, e->ref, e->type, e->blob,
+                                      e->size);
+    }
+    if (rc == 0 && index_commit(ix) == 0)
+        return 0;
+    index_rollback(ix);
+    if (rc == 1) {
+        err_set(err, ERR_CLIENT_ID_IN_USE, "clientId %s is already in use", u->client_id);
+        err_field(err, "clientId", json_string(u->client_id));
+        return -1;
+    }
+    return err_set(err, ERR_INTERNAL, "cannot record the upload: %s", index_errmsg(ix));
+}
+
+void export_upload_free(export_upload_t *u)
+{
+    if (!u)
+        return;
+    upload_entry_drop(u);
+    tar_reader_free(u->tar);
+    refset_free(&u->seen);
+    free(u->entries);
+    free(u);
+}
+
+/* ---- merge (protocol.md §8.4 A) */
+
+typedef struct {
+    char ref[REF_HEX];
+    obj_type_t type;
+    char blob[BLOB_HEX];
+    int64_t size;
+    json_t *json;
+    version_info_t vi;
+    const char *component; /* for Versions: the uploaded component that reaches it */
+} pobj_t;
+
+typedef struct {
+    pobj_t *in;
+    component_info_t ci;
+    bool is_new, changed;
+    json_t *result; /* the merged Component; NULL when the uploaded one is stored as is */
+    component_row_t row;
+    char blob[BLOB_HEX];
+    int64_t size;
+} cmerge_t;
+
+typedef struct {
+    store_t *st;
+    const scope_row_t *scope;
+    pobj_t *objs;
+    size_t n, cap;
+    cmerge_t *comps;
+    size_t ncomps;
+    json_t *ids;       /* merged ids */
+    json_t *conflicts; /* idsAndVersions */
+    json_t *need_update;
+} plan_t;
+
+static int plan_add(void *ctx, const char *ref, obj_type_t type, const char *blob, int64_t size)
+{
+    plan_t *p = ctx;
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 64;
+        pobj_t *o = realloc(p->objs, cap * sizeof *o);
+        if (!o)
+            return 1;
+        p->objs = o;
+        p->cap = cap;
+    }
+    pobj_t *o = &p->objs[p->n++];
+    memset(o, 0, sizeof *o);
+    snprintf(o->ref, sizeof o->ref, "%s", ref);
+    o->type = type;
+    snprintf(o->blob, sizeof o->blob, "%s", blob);
+    o->size = size;
+    return 0;
+}
+
+static int pobj_cmp(const void *a, const void *b)
+{
+    return strcmp(((const pobj_t *)a)->ref, ((const pobj_t *)b)->ref);
+}
+
+static pobj_t *plan_find(plan_t *p, const char *ref)
+{
+    pobj_t key;
+    snprintf(key.ref, sizeof key.ref, "%s", ref);
+    return bsearch(&key, p->objs, p->n, sizeof *p->objs, pobj_cmp);
+}
+
+static pobj_t *plan_version(plan_t *p, const char *ref)
+{
+    pobj_t *o = plan_find(p, ref);
+    return o && o->type == OBJ_VERSION ? o : NULL;
+}
+
+static void plan_free(plan_t *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        version_info_free(&p->objs[i].vi);
+        json_decref(p->objs[i].json);
+    }
+    for (size_t i = 0; i < p->ncomps; i++)
+        json_decref(p->comps[i].result);
+    free(p->objs);
+    free(p->comps);
+    json_decref(p->ids);
+    json_decref(p->conflicts);
+    json_decref(p->need_update);
+    memset(p, 0, sizeof *p);
+}
+
+/* Is the object in the upload or in the scope already? */
+static bool plan_has(plan_t *p, const char *ref)
+{
+    return plan_find(p, ref) != NULL || index_object_get(p->st->ix, p->scope->id, ref, NULL) == 0;
+}
+
+static int plan_load(plan_t *p, const char *client_id, err_t *err)
+{
+    if (index_pending_object_each(p->st->ix, p->scope->id, client_id, plan_add, p) != 0)
+        return err_set(err, ERR_INTERNAL, "cannot read the pending export");
+    qsort(p->objs, p->n, sizeof *p->objs, pobj_cmp);
+    for (size_t i = 0; i < p->n; i++) {
+        pobj_t *o = &p->objs[i];
+        if (o->type == OBJ_LANE || o->type == OBJ_LANEHISTORY)
+            return err_set(err, ERR_BAD_REQUEST, "lane exports are not supported by this server yet");
+        if (o->type != OBJ_COMPONENT && o->type != OBJ_VERSION)
+            continue;
+        buf_t raw, payload;
+        buf_init(&raw);
+        buf_init(&payload);
+        obj_type_t t;
+        char ref[REF_HEX];
+        int rc = blob_read(p->st->bs, o->blob, p->st->lim->max_object_inflated, &raw);
+        if (rc == 0)
+            rc = obj_decode(raw.data, raw.len, p->st->lim->max_object_inflated, &t, ref, &payload,
+                            err);
+        if (rc == 0)
+            o->json = json_loadb((const char *)payload.data, payload.len, 0, NULL);
+        buf_free(&raw);
+        buf_free(&payload);
+        if (rc != 0 || !o->json)
+            return err_set(err, ERR_INTERNAL, "pending object %s is unreadable", o->ref);
+        if (o->type == OBJ_VERSION && version_info_parse(o->json, &o->vi, err) != 0)
+            return -1;
+        if (o->type == OBJ_VERSION)
+            for (size_t s = 0; s < o->vi.nsources; s++)
+                if (!plan_has(p, o->vi.sources[s]))
+                    return err_set(err, ERR_BAD_REQUEST,
+                                   "Version %s refers to object %s, which is neither in the export"
+                                   " nor in the scope",
+                                   o->ref, o->vi.sources[s]);
+    }
+    return 0;
+}
+
+/* Every Version ref reachable from head through the uploaded Versions; a traversed Version
+ * adds its parents even when they were not uploaded. Stops at `stop` (exclusive). */
+static int reach(plan_t *p, const char *head, const char *stop, refset_t *out)
+{
+    if (!head)
+        return 0;
+    const char **queue = NULL;
+    size_t qn = 0, qcap = 0, qi = 0;
+    int rc = 0;
+    if (stop && strcmp(head, stop) == 0)
+        return 0;
+    refset_add(out, head);
+    pobj_t *start = plan_version(p, head);
+    if (start) {
+        queue = malloc(sizeof *queue * 16);
+        qcap = 16;
+        if (!queue)
+            return -1;
+        queue[qn++] = start->ref;
+    }
+    while (qi < qn) {
+        pobj_t *v = plan_version(p, queue[qi++]);
+        for (size_t i = 0; v && i < v->vi.nparents; i++) {
+            const char *par = v->vi.parents[i];
+            if (stop && strcmp(par, stop) == 0)
+                continue;
+            if (!refset_add(out, par))
+                continue;
+            pobj_t *pv = plan_version(p, par);
+            if (!pv)
+                continue;
+            if (qn == qcap) {
+                qcap *= 2;
+                const char **q = realloc(queue, qcap * sizeof *q);
+                if (!q) {
+                    rc = -1;
+                    break;
+                }
+                queue = q;
+            }
+            queue[qn++] = pv->ref;
+        }
+    }
+    free(queue);
+    return rc;
+}
+
+static void add_id(plan_t *p, const char *name, const char *version)
+{
+    char id[3 * NAME_MAX_LEN];
+    snprintf(id, sizeof id, "%s/%s@%s", p->scope->name, name, version);
+    size_t i;
+    json_t *v;
+    json_array_foreach(p->ids, i, v)
+    {
+        if (strcmp(json_string_value(v), id) == 0)
+            return;
+    }
+    json_array_append_new(p->ids, json_string(id));
+}
+
+/* The versions reached from the head that no tag names are merged as hashes. */
+static void add_hash_ids(plan_t *p, cmerge_t *m, refset_t *reached, json_t *versions)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        pobj_t *o = &p->objs[i];
+        if (o->type != OBJ_VERSION || !refset_has(reached, o->ref))
+            continue;
+        bool tagged = false;
+        const char *tag;
+        json_t *r;
+        json_object_foreach(versions, tag, r)
+        {
+            if (strcmp(json_string_value(r), o->ref) == 0)
+                tagged = true;
+        }
+        if (!tagged)
+            add_id(p, m->ci.name, o->ref);
+    }
+}
+
+static bool detached(const component_info_t *c)
+{
+    json_t *dh = json_object_get(c->json, "detachedHeads");
+    json_t *cur = json_object_get(dh, "current");
+    return cur && json_is_string(cur);
+}
+
+static void union_array(json_t *dst_obj, const char *key, json_t *src)
+{
+    json_t *dst = json_object_get(dst_obj, key);
+    if (!json_is_array(src))
+        return;
+    if (!json_is_array(dst)) {
+        dst = json_array();
+        json_object_set_new(dst_obj, key, dst);
+    }
+    size_t i, j;
+    json_t *a, *b;
+    json_array_foreach(src, i, a)
+    {
+        bool found = false;
+        json_array_foreach(dst, j, b)
+        {
+            if (json_equal(a, b))
+                found = true;
+        }
+        if (!found)
+            json_array_append(dst, a);
+    }
+}
+
+static int merge_existing(plan_t *p, cmerge_t *m, json_t *ex_json, err_t *err)
+{
+    component_info_t ex;
+    if (component_info_parse(ex_json, &ex, err) != 0)
+        return -1;
+    const component_info_t *in = &m->ci;
+    bool same_head = (!in->head && !ex.head) || (in->head && ex.head && !strcmp(in->head, ex.head));
+    if (same_head && json_equal(in->versions, ex.versions) && !in->orphaned)
+        return 0; /* nothing to merge */
+
+    refset_t reached;
+    refset_init(&reached);
+    if (reach(p, in->head, NULL, &reached) != 0) {
+        refset_free(&reached);
+        return err_set(err, ERR_INTERNAL, "out of memory");
+    }
+    bool head_missing = in->head && ex.head && !detached(in) && !refset_has(&reached, ex.head);
+    json_t *conflicting = json_array();
+    const char *tag;
+    json_t *r;
+    json_object_foreach(in->versions, tag, r)
+    {
+        json_t *er = json_object_get(ex.versions, tag);
+        if (er && !json_equal(er, r))
+            json_array_append_new(conflicting, json_string(tag));
+    }
+    refset_free(&reached);
+    char id[2 * NAME_MAX_LEN];
+    snprintf(id, sizeof id, "%s/%s", p->scope->name, in->name);
+    if (json_array_size(conflicting) == 0 && head_missing) {
+        json_array_append_new(p->need_update, json_pack("{s:s, s:b}", "id", id, "isDeleted", 0));
+        json_decref(conflicting);
+        return 0;
+    }
+    if (json_array_size(conflicting) > 0) {
+        json_array_append_new(p->conflicts, json_pack("{s:s, s:o, s:b}", "id", id, "versions",
+                                                      conflicting, "isDeleted", 0));
+        return 0;
+    }
+    json_decref(conflicting);
+
+    json_t *res = json_deep_copy(ex_json);
+    json_t *versions = json_object_get(res, "versions");
+    json_object_foreach(in->versions, tag, r)
+    {
+        if (!json_object_get(versions, tag)) {
+            const char *ref = json_string_value(r);
+            if (!plan_has(p, ref)) {
+                json_decref(res);
+                return err_set(err, ERR_BAD_REQUEST,
+                               "component %s was exported without version %s (%s);"
+                               " export with --all-versions",
+                               id, tag, ref);
+            }
+            add_id(p, in->name, tag);
+        }
+        json_object_set(versions, tag, r);
+    }
+    if (in->head)
+        json_object_set_new(res, "head", json_string(in->head));
+    json_object_del(res, "orphanedVersions");
+    json_t *dh_in = json_object_get(in->json, "detachedHeads");
+    if (json_is_object(dh_in) || json_object_get(res, "detachedHeads")) {
+        json_t *dh = json_object_get(res, "detachedHeads");
+        if (!json_is_object(dh)) {
+            dh = json_object();
+            json_object_set_new(res, "detachedHeads", dh);
+        }
+        union_array(dh, "heads", json_object_get(dh_in, "heads"));
+        union_array(dh, "deleted", json_object_get(dh_in, "deleted"));
+        json_object_del(dh, "current");
+    }
+    refset_t fresh;
+    refset_init(&fresh);
+    reach(p, in->head, ex.head, &fresh);
+    add_hash_ids(p, m, &fresh, versions);
+    refset_free(&fresh);
+    m->result = res;
+    m->changed = true;
+    return 0;
+}
+
+static int merge_new(plan_t *p, cmerge_t *m, err_t *err)
+{
+    const component_info_t *in = &m->ci;
+    refset_t reached;
+    refset_init(&reached);
+    reach(p, in->head, NULL, &reached);
+    const char *tag;
+    json_t *r;
+    json_object_foreach(in->versions, tag, r)
+    {
+        if (!plan_has(p, json_string_value(r))) {
+            refset_free(&reached);
+            return err_set(err, ERR_BAD_REQUEST,
+                           "component %s/%s was exported without version %s (%s);"
+                           " export with --all-versions",
+                           p->scope->name, in->name, tag, json_string_value(r));
+        }
+        add_id(p, in->name, tag);
+    }
+    for (size_t i = 0; i < reached.cap; i++) {
+        if (!reached.used[i])
+            continue;
+        char ref[REF_HEX];
+        hex_encode(reached.slots[i], 20, ref);
+        if (!plan_has(p, ref)) {
+            refset_free(&reached);
+            return err_set(err, ERR_BAD_REQUEST,
+                           "component %s/%s was exported without version %s;"
+                           " export with --all-versions",
+                           p->scope->name, in->name, ref);
+        }
+    }
+    add_hash_ids(p, m, &reached, in->versions);
+    refset_free(&reached);
+    m->is_new = m->changed = true;
+    return 0;
+}
+
+/* Does the scope (after this merge) hold scope/name@version? */
+static bool dep_satisfied(plan_t *p, const dep_t *d)
+{
+    for (size_t i = 0; i < p->ncomps; i++) {
+        cmerge_t *m = &p->comps[i];
+        if (strcmp(m->ci.name, d->name) != 0)
+            continue;
+        if (!d->version[0] || json_object_get(m->ci.versions, d->version) ||
+            (is_ref40(d->version, strlen(d->version)) && plan_has(p, d->version)))
+            return true;
+    }
+    component_row_t row;
+    if (index_component_get(p->st->ix, p->scope->id, d->name, &row) != 0)
+        return false;
+    if (!d->version[0])
+        return true;
+    char v[REF_HEX];
+    if (index_tag_get(p->st->ix, p->scope->id, d->name, d->version, v) == 0)
+        return true;
+    return is_ref40(d->version, strlen(d->version)) && plan_has(p, d->version);
+}
+
+static int check_deps(plan_t *p, err_t *err)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        pobj_t *o = &p->objs[i];
+        if (o->type != OBJ_VERSION)
+            continue;
+        for (size_t d = 0; d < o->vi.ndeps; d++) {
+            const dep_t *dep = &o->vi.deps[d];
+            if (strcmp(dep->scope, p->scope->name) != 0 || dep_satisfied(p, dep))
+                continue;
+            char id[3 * NAME_MAX_LEN], dependent[2 * NAME_MAX_LEN + REF_HEX];
+            snprintf(id, sizeof id, "%s/%s%s%s", dep->scope, dep->name, dep->version[0] ? "@" : "",
+                     dep->version);
+            snprintf(dependent, sizeof dependent, "%s/%s@%s", p->scope->name,
+                     o->component ? o->component : "?", o->ref);
+            err_set(err, ERR_COMPONENT_NOT_FOUND, "component %s was not found (a dependency of %s)",
+                    id, dependent);
+            err_field(err, "id", json_string(id));
+            err_field(err, "dependentId", json_string(dependent));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Marks which component each uploaded Version belongs to, for the index and messages. */
+static void assign_components(plan_t *p)
+{
+    for (size_t c = 0; c < p->ncomps; c++) {
+        cmerge_t *m = &p->comps[c];
+        const char *tag;
+        json_t *r;
+        json_object_foreach(m->ci.versions, tag, r)
+        {
+            pobj_t *v = plan_version(p, json_string_value(r));
+            if (v)
+                v->component = m->ci.name;
+        }
+        refset_t reached;
+        refset_init(&reached);
+        reach(p, m->ci.head, NULL, &reached);
+        for (size_t i = 0; i < p->n; i++)
+            if (p->objs[i].type == OBJ_VERSION && refset_has(&reached, p->objs[i].ref))
+                p->objs[i].component = m->ci.name;
+        refset_free(&reached);
+    }
+}
+
+static int plan_merge(plan_t *p, err_t *err)
+{
+    p->ids = json_array();
+    p->conflicts = json_array();
+    p->need_update = json_array();
+    p->comps = calloc(p->n ? p->n : 1, sizeof *p->comps);
+    if (!p->comps)
+        return err_set(err, ERR_INTERNAL, "out of memory");
+    for (size_t i = 0; i < p->n; i++) {
+        pobj_t *o = &p->objs[i];
+        if (o->type != OBJ_COMPONENT)
+            continue;
+        cmerge_t *m = &p->comps[p->ncomps++];
+        m->in = o;
+        if (component_info_parse(o->json, &m->ci, err) != 0)
+            return -1;
+        if (strcmp(m->ci.scope, p->scope->name) != 0)
+            return err_set(err, ERR_BAD_REQUEST, "component %s/%s belongs to another scope than %s",
+                           m->ci.scope, m->ci.name, p->scope->name);
+    }
+    assign_components(p);
+    for (size_t c = 0; c < p->ncomps; c++) {
+        cmerge_t *m = &p->comps[c];
+        int rc = index_component_get(p->st->ix, p->scope->id, m->ci.name, &m->row);
+        if (rc < 0)
+            return err_set(err, ERR_INTERNAL, "index read failed");
+        if (rc == 1) {
+            if (merge_new(p, m, err) != 0)
+                return -1;
+            continue;
+        }
+        json_t *ex = store_object_json(p->st, p->scope->id, m->row.ref, OBJ_COMPONENT, err);
+        if (!ex)
+            return -1;
+        rc = merge_existing(p, m, ex, err);
+        json_decref(ex);
+        if (rc != 0)
+            return -1;
+    }
+    if (json_array_size(p->conflicts) || json_array_size(p->need_update)) {
+        err_set(err, ERR_MERGE_CONFLICT, "merge conflict: the remote scope %s has versions that"
+                " conflict with the export, or that the export lacks", p->scope->name);
+        /* the old client reads idsAndVersions, the modern one idsAndVersionsWithConflicts */
+        err_field(err, "isUserError", json_true());
+        err_field(err, "name", json_string("MergeConflictOnRemote"));
+        err_field(err, "idsAndVersions", json_deep_copy(p->conflicts));
+        err_field(err, "idsAndVersionsWithConflicts", json_deep_copy(p->conflicts));
+        err_field(err, "idsNeedUpdate", json_deep_copy(p->need_update));
+        return -1;
+    }
+    return check_deps(p, err);
+}
+
+static void row_from_merge(plan_t *p, cmerge_t *m, const component_info_t *final, int64_t now)
+{
+    bool existed = !m->is_new;
+    int64_t created = existed ? m->row.created_at : now;
+    bool deprecated = final->deprecated || (existed && m->row.deprecated);
+    bool removed = existed && m->row.removed;
+    if (final->head) {
+        pobj_t *hv = plan_version(p, final->head);
+        if (hv) {
+            deprecated = hv->vi.deprecated || final->deprecated;
+            removed = hv->vi.removed;
+        }
+    }
+    memset(&m->row, 0, sizeof m->row);
+    snprintf(m->row.name, sizeof m->row.name, "%s", final->name);
+    snprintf(m->row.ref, sizeof m->row.ref, "%s", m->in->ref);
+    snprintf(m->row.head, sizeof m->row.head, "%s", final->head ? final->head : "");
+    component_latest(final, m->row.latest, sizeof m->row.latest);
+    m->row.deprecated = deprecated;
+    m->row.removed = removed;
+    m->row.created_at = created;
+    m->row.updated_at = now;
+}
+
+/* Writes merged Component objects to the blob store, durably, before the index names them. */
+static int write_components(plan_t *p, err_t *err)
+{
+    blob_batch_t batch;
+    blob_batch_init(&batch, p->st->bs);
+    buf_t enc;
+    buf_init(&enc);
+    int64_t now = (int64_t)time(NULL);
+    for (size_t c = 0; c < p->ncomps; c++) {
+        cmerge_t *m = &p->comps[c];
+        if (!m->changed)
+            continue;
+        if (!m->result) {
+            snprintf(m->blob, sizeof m->blob, "%s", m->in->blob);
+            m->size = m->in->size;
+            row_from_merge(p, m, &m->ci, now);
+            continue;
+        }
+        char *text = json_dumps(m->result, JSON_COMPACT);
+        int rc = text ? obj_encode(OBJ_COMPONENT, m->in->ref, text, strlen(text), &enc) : -1;
+        free(text);
+        if (rc == 0)
+            rc = blob_put(&batch, enc.data, enc.len, m->blob);
+        if (rc != 0) {
+            buf_free(&enc);
+            return err_set(err, ERR_INTERNAL, "cannot write a merged component");
+        }
+        m->size = (int64_t)enc.len;
+        component_info_t final;
+        if (component_info_parse(m->result, &final, err) != 0) {
+            buf_free(&enc);
+            return -1;
+        }
+        row_from_merge(p, m, &final, now);
+    }
+    buf_free(&enc);
+    if (blob_batch_sync(&batch) != 0)
+        return err_set(err, ERR_INTERNAL, "cannot make merged components durable");
+    return 0;
+}
+
+static int index_version(plan_t *p, pobj_t *o)
+{
+    index_t *ix = p->st->ix;
+    int64_t s = p->scope->id;
+    version_meta_t meta = {o->component, o->vi.message, o->vi.username, o->vi.email, o->vi.date,
+                           o->vi.build_status};
+    int rc = index_version_put(ix, s, o->ref, &meta);
+    for (size_t i = 0; rc == 0 && i < o->vi.nsources; i++)
+        rc = index_version_ref_put(ix, s, o->ref, VREF_SOURCE, o->vi.sources[i]);
+    for (size_t i = 0; rc == 0 && i < o->vi.nparents; i++)
+        rc = index_version_ref_put(ix, s, o->ref, VREF_PARENT, o->vi.parents[i]);
+    for (size_t i = 0; rc == 0 && i < o->vi.nartifacts; i++)
+        rc = index_version_ref_put(ix, s, o->ref, VREF_ARTIFACT, o->vi.artifacts[i]);
+    for (size_t i = 0; rc == 0 && i < o->vi.ndeps; i++)
+        rc = index_version_dep_put(ix, s, o->ref, o->vi.deps[i].scope, o->vi.deps[i].name,
+                                   o->vi.deps[i].version);
+    return rc;
+}
+
+static int plan_write(plan_t *p, const char *client_id, err_t *err)
+{
+    index_t *ix = p->st->ix;
+    int64_t s = p->scope->id;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < p->n; i++) {
+        pobj_t *o = &p->objs[i];
+        /* Components are written merged below; the scope's own ScopeMeta stays */
+        if (o->type == OBJ_COMPONENT || o->type == OBJ_SCOPEMETA)
+            continue;
+        rc = index_object_put(ix, s, o->ref, o->type, o->blob, o->size);
+        if (rc == 0 && o->type == OBJ_VERSION)
+            rc = index_version(p, o);
+    }
+    for (size_t c = 0; rc == 0 && c < p->ncomps; c++) {
+        cmerge_t *m = &p->comps[c];
+        if (!m->changed)
+            continue;
+        rc = index_object_put(ix, s, m->in->ref, OBJ_COMPONENT, m->blob, m->size);
+        if (rc == 0)
+            rc = index_component_put(ix, s, &m->row);
+        json_t *versions = m->result ? json_object_get(m->result, "versions") : m->ci.versions;
+        const char *tag;
+        json_t *r;
+        json_object_foreach(versions, tag, r)
+        {
+            if (rc == 0)
+                rc = index_tag_put(ix, s, m->ci.name, tag, json_string_value(r));
+        }
+    }
+    char *result = rc == 0 ? json_dumps(p->ids, JSON_COMPACT) : NULL;
+    if (rc == 0)
+        rc = result ? index_pending_persisted(ix, s, client_id, result, (int64_t)time(NULL)) : -1;
+    free(result);
+    return rc == 0 ? 0 : err_set(err, ERR_INTERNAL, "cannot write the export to the index: %s",
+                                 index_errmsg(ix));
+}
+
+/* Finds the pending export and checks who may act on it. 1: not there. */
+static int pending_lookup(store_t *st, const scope_row_t *scope, const char *client_id,
+                          const char *owner, pending_row_t *p, err_t *err)
+{
+    if (!client_id || !client_id_valid(client_id))
+        return err_set(err, ERR_BAD_REQUEST, "invalid or missing clientId");
+    memset(p, 0, sizeof *p);
+    int rc = index_pending_get(st->ix, scope->id, client_id, p);
+    if (rc < 0)
+        return err_set(err, ERR_INTERNAL, "index read failed");
+    if (rc == 1)
+        return 1;
+    if (strcmp(p->owner, owner ? owner : "") != 0) {
+        free(p->result);
+        p->result = NULL;
+        return err_set(err, ERR_FORBIDDEN, "export %s belongs to another user", client_id);
+    }
+    return 0;
+}
+
+int export_validate(store_t *st, const scope_row_t *scope, const char *client_id, bool resuming,
+                    const char *owner, err_t *err)
+{
+    pending_row_t pr;
+    int rc = pending_lookup(st, scope, client_id, owner, &pr, err);
+    if (rc < 0)
+        return -1;
+    if (rc == 1) {
+        if (resuming)
+            return 0;
+        return err_set(err, ERR_NO_PENDING, "no pending export with clientId %s", client_id);
+    }
+    bool persisted = strcmp(pr.state, "persisted") == 0;
+    free(pr.result);
+    if (persisted)
+        return 0;
+    plan_t p = {.st = st, .scope = scope};
+    if (index_begin_read(st->ix) != 0)
+        return err_set(err, ERR_INTERNAL, "index busy");
+    rc = plan_load(&p, client_id, err);
+    if (rc == 0)
+        rc = plan_merge(&p, err);
+    index_rollback(st->ix);
+    plan_free(&p);
+    return rc;
+}
+
+int export_persist(store_t *st, const scope_row_t *scope, const char *client_id,
+                   const char *owner, json_t **ids, err_t *err)
+{
+    *ids = NULL;
+    plan_t p = {.st = st, .scope = scope};
+    /* the write lock is held from reading the scope's state to committing the merge, so that
+     * concurrent exports to one scope are serialized */
+    if (index_begin(st->ix) != 0)
+        return err_set(err, ERR_INTERNAL, "index busy");
+    pending_row_t pr;
+    int rc = pending_lookup(st, scope, client_id, owner, &pr, err);
+    if (rc == 1)
+        rc = err_set(err, ERR_NO_PENDING, "no pending export with clientId %s", client_id);
+    if (rc == 0 && strcmp(pr.state, "persisted") == 0) {
+        *ids = json_loads(pr.result ? pr.result : "[]", 0, NULL);
+        free(pr.result);
+        index_rollback(st->ix);
+        return *ids ? 0 : err_set(err, ERR_INTERNAL, "stored export result is unreadable");
+    }
+    if (rc == 0)
+        free(pr.result);
+    if (rc == 0)
+        rc = plan_load(&p, client_id, err);
+    if (rc == 0)
+        rc = plan_merge(&p, err);
+    if (rc == 0)
+        rc = write_components(&p, err);
+    if (rc == 0)
+        rc = plan_write(&p, client_id, err);
+    if (rc == 0 && index_commit(st->ix) != 0)
+        rc = err_set(err, ERR_INTERNAL, "cannot commit the export: %s", index_errmsg(st->ix));
+    if (rc != 0) {
+        index_rollback(st->ix);
+        plan_free(&p);
+        return -1;
+    }
+    *ids = json_incref(p.ids);
+    log_info("msg=\"export persisted\" scope=%s client_id=%s objects=%zu ids=%zu", scope->name,
+             client_id, p.n, json_array_size(p.ids));
+    plan_free(&p);
+    return 0;
+}
+
+int export_remove_pending(store_t *st, const scope_row_t *scope, const char *client_id,
+                          const char *owner, err_t *err)
+{
+    if (index_begin(st->ix) != 0)
+        return err_set(err, ERR_INTERNAL, "index busy");
+    pending_row_t pr;
+    int rc = pending_lookup(st, scope, client_id, owner, &pr, err);
+    if (rc == 0) {
+        bool persisted = strcmp(pr.state, "persisted") == 0;
+        free(pr.result);
+        /* a persisted export keeps its result for retried ExportPersist calls */
+        if (!persisted && index_pending_delete(st->ix, scope->id, client_id) != 0)
+            rc = err_set(err, ERR_INTERNAL, "cannot remove the pending export");
+    }
+    if (rc < 0) {
+        index_rollback(st->ix);
+        return -1;
+    }
+    if (index_commit(st->ix) != 0)
+        return err_set(err, ERR_INTERNAL, "cannot remove the pending export");
+    return 0;
+}

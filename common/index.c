@@ -1,0 +1,689 @@
+#include "index.h"
+
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+/* Generated from the migrations folder by the Makefile. */
+typedef struct {
+    int version;
+    const char *name;
+    const char *sql;
+} migration_t;
+extern const migration_t index_migrations[];
+extern const int index_migration_count;
+
+enum {
+    Q_SCOPE_CREATE,
+    Q_SCOPE_GET,
+    Q_SCOPE_EACH,
+    Q_OBJECT_GET,
+    Q_OBJECT_PUT,
+    Q_OBJECT_COUNT,
+    Q_COMPONENT_GET,
+    Q_COMPONENT_PUT,
+    Q_COMPONENT_DEPRECATE,
+    Q_COMPONENT_EACH,
+    Q_COMPONENT_COUNT,
+    Q_TAG_PUT,
+    Q_TAG_GET,
+    Q_TAG_EACH,
+    Q_VERSION_PUT,
+    Q_VREF_PUT,
+    Q_VREF_EACH,
+    Q_VDEP_PUT,
+    Q_VDEP_EACH,
+    Q_PENDING_CREATE,
+    Q_PENDING_GET,
+    Q_PENDING_PERSISTED,
+    Q_PENDING_DELETE,
+    Q_PENDING_OBJECTS_DELETE,
+    Q_PENDING_OBJECT_PUT,
+    Q_PENDING_OBJECT_EACH,
+    Q_PENDING_EXPIRE_OBJECTS,
+    Q_PENDING_EXPIRE,
+    Q_PENDING_COUNT,
+    Q_BLOB_REFERENCED,
+    Q_OBJECT_EACH_ALL,
+    Q__COUNT
+};
+
+static const char *const sql_text[Q__COUNT] = {
+    [Q_SCOPE_CREATE] = "INSERT INTO scopes(name, public, created_at) VALUES (?1, ?2, ?3)",
+    [Q_SCOPE_GET] = "SELECT id, name, public, created_at FROM scopes WHERE name = ?1",
+    [Q_SCOPE_EACH] = "SELECT id, name, public, created_at FROM scopes ORDER BY name",
+    [Q_OBJECT_GET] = "SELECT type, blob, size FROM objects WHERE scope_id = ?1 AND ref = ?2",
+    [Q_OBJECT_PUT] = "INSERT INTO objects(scope_id, ref, type, blob, size) VALUES (?1,?2,?3,?4,?5)"
+                     " ON CONFLICT(scope_id, ref) DO UPDATE SET type = excluded.type,"
+                     " blob = excluded.blob, size = excluded.size",
+    [Q_OBJECT_COUNT] = "SELECT count(*) FROM objects WHERE scope_id = ?1",
+    [Q_COMPONENT_GET] = "SELECT name, ref, head, latest, deprecated, removed, created_at, updated_at"
+                        " FROM components WHERE scope_id = ?1 AND name = ?2",
+    [Q_COMPONENT_PUT] = "INSERT INTO components(scope_id, name, ref, head, latest, deprecated,"
+                        " removed, created_at, updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)"
+                        " ON CONFLICT(scope_id, name) DO UPDATE SET ref = excluded.ref,"
+                        " head = excluded.head, latest = excluded.latest,"
+                        " deprecated = excluded.deprecated, removed = excluded.removed,"
+                        " updated_at = excluded.updated_at",
+    [Q_COMPONENT_DEPRECATE] = "UPDATE components SET deprecated = ?3 WHERE scope_id = ?1 AND name = ?2",
+    [Q_COMPONENT_EACH] = "SELECT name, ref, head, latest, deprecated, removed, created_at, updated_at"
+                         " FROM components WHERE scope_id = ?1 ORDER BY name",
+    [Q_COMPONENT_COUNT] = "SELECT count(*) FROM components WHERE scope_id = ?1",
+    [Q_TAG_PUT] = "INSERT OR REPLACE INTO tags(scope_id, component, tag, version) VALUES (?1,?2,?3,?4)",
+    [Q_TAG_GET] = "SELECT version FROM tags WHERE scope_id = ?1 AND component = ?2 AND tag = ?3",
+    [Q_TAG_EACH] = "SELECT tag, version FROM tags WHERE scope_id = ?1 AND component = ?2",
+    [Q_VERSION_PUT] = "INSERT INTO versions(scope_id, ref, component, message, username, email, date,"
+                      " build_status) VALUES (?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT(scope_id, ref)"
+                      " DO UPDATE SET component = coalesce(versions.component, excluded.component)",
+    [Q_VREF_PUT] = "INSERT OR IGNORE INTO version_refs(scope_id, version, kind, ref) VALUES (?1,?2,?3,?4)",
+    [Q_VREF_EACH] = "SELECT ref FROM version_refs WHERE scope_id = ?1 AND version = ?2 AND kind = ?3",
+    [Q_VDEP_PUT] = "INSERT OR IGNORE INTO version_deps(scope_id, version, dep_scope, dep_name,"
+                   " dep_version) VALUES (?1,?2,?3,?4,?5)",
+    [Q_VDEP_EACH] = "SELECT dep_scope, dep_name, dep_version FROM version_deps"
+                    " WHERE scope_id = ?1 AND version = ?2",
+    [Q_PENDING_CREATE] = "INSERT INTO pending(scope_id, client_id, owner, state, created_at, updated_at)"
+                         " VALUES (?1, ?2, ?3, 'uploaded', ?4, ?4)",
+    [Q_PENDING_GET] = "SELECT state, owner, created_at, updated_at, result FROM pending"
+                      " WHERE scope_id = ?1 AND client_id = ?2",
+    [Q_PENDING_PERSISTED] = "UPDATE pending SET state = 'persisted', result = ?3, updated_at = ?4"
+                            " WHERE scope_id = ?1 AND client_id = ?2",
+    [Q_PENDING_DELETE] = "DELETE FROM pending WHERE scope_id = ?1 AND client_id = ?2",
+    [Q_PENDING_OBJECTS_DELETE] = "DELETE FROM pending_objects WHERE scope_id = ?1 AND client_id = ?2",
+    [Q_PENDING_OBJECT_PUT] = "INSERT OR IGNORE INTO pending_objects(scope_id, client_id, ref, type,"
+                             " blob, size) VALUES (?1,?2,?3,?4,?5,?6)",
+    [Q_PENDING_OBJECT_EACH] = "SELECT ref, type, blob, size FROM pending_objects"
+                              " WHERE scope_id = ?1 AND client_id = ?2",
+    [Q_PENDING_EXPIRE_OBJECTS] = "DELETE FROM pending_objects WHERE (scope_id, client_id) IN"
+                                 " (SELECT scope_id, client_id FROM pending WHERE updated_at < ?1)",
+    [Q_PENDING_EXPIRE] = "DELETE FROM pending WHERE updated_at < ?1",
+    [Q_PENDING_COUNT] = "SELECT count(*) FROM pending WHERE state = 'uploaded'",
+    [Q_BLOB_REFERENCED] = "SELECT 1 WHERE EXISTS (SELECT 1 FROM objects WHERE blob = ?1)"
+                          " OR EXISTS (SELECT 1 FROM pending_objects WHERE blob = ?1)",
+    [Q_OBJECT_EACH_ALL] = "SELECT scope_id, ref, type, blob, size FROM objects",
+};
+
+struct index {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[Q__COUNT];
+};
+
+const char *index_errmsg(index_t *ix)
+{
+    return sqlite3_errmsg(ix->db);
+}
+
+static sqlite3_stmt *prep(index_t *ix, int q)
+{
+    sqlite3_stmt *st = ix->stmt[q];
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return st;
+    }
+    if (sqlite3_prepare_v3(ix->db, sql_text[q], -1, SQLITE_PREPARE_PERSISTENT, &ix->stmt[q],
+                           NULL) != SQLITE_OK) {
+        log_error("msg=\"prepare failed\" query=%d error=\"%s\"", q, sqlite3_errmsg(ix->db));
+        return NULL;
+    }
+    return ix->stmt[q];
+}
+
+/* Binds by a format: 'i' int64, 't' text (NULL binds NULL), 'b' bool as int. */
+static sqlite3_stmt *prep_bind(index_t *ix, int q, const char *fmt, ...)
+{
+    sqlite3_stmt *st = prep(ix, q);
+    if (!st)
+        return NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = SQLITE_OK;
+    for (int i = 0; fmt[i] && rc == SQLITE_OK; i++) {
+        if (fmt[i] == 'i') {
+            rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+        } else if (fmt[i] == 'b') {
+            rc = sqlite3_bind_int(st, i + 1, va_arg(ap, int) ? 1 : 0);
+        } else {
+            const char *s = va_arg(ap, const char *);
+            rc = s ? sqlite3_bind_text(st, i + 1, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i + 1);
+        }
+    }
+    va_end(ap);
+    if (rc != SQLITE_OK) {
+        log_error("msg=\"bind failed\" query=%d error=\"%s\"", q, sqlite3_errmsg(ix->db));
+        return NULL;
+    }
+    return st;
+}
+
+/* Runs a statement that returns no rows. */
+static int run(index_t *ix, sqlite3_stmt *st)
+{
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc == SQLITE_CONSTRAINT)
+        return 1;
+    log_error("msg=\"query failed\" error=\"%s\"", sqlite3_errmsg(ix->db));
+    return -1;
+}
+
+static void copy_col(sqlite3_stmt *st, int col, char *out, size_t outlen)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(out, outlen, "%s", t ? (const char *)t : "");
+}
+
+static const char *col(sqlite3_stmt *st, int c)
+{
+    const unsigned char *t = sqlite3_column_text(st, c);
+    return t ? (const char *)t : "";
+}
+
+static int exec(index_t *ix, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(ix->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        log_error("msg=\"sql failed\" error=\"%s\"", msg ? msg : "?");
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+index_t *index_open(const char *path, err_t *err)
+{
+    index_t *ix = calloc(1, sizeof *ix);
+    if (!ix) {
+        err_set(err, ERR_INTERNAL, "out of memory");
+        return NULL;
+    }
+    if (sqlite3_open_v2(path, &ix->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        err_set(err, ERR_INTERNAL, "cannot open index %s: %s", path,
+                ix->db ? sqlite3_errmsg(ix->db) : "out of memory");
+        index_close(ix);
+        return NULL;
+    }
+    sqlite3_busy_timeout(ix->db, 30000);
+    /* WAL lets readers run beside the one writer; FULL makes every commit durable, which is
+     * what "an acknowledged export is never lost" needs. */
+    if (exec(ix, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;") != 0) {
+        err_set(err, ERR_INTERNAL, "cannot configure index %s: %s", path, sqlite3_errmsg(ix->db));
+        index_close(ix);
+        return NULL;
+    }
+    return ix;
+}
+
+void index_close(index_t *ix)
+{
+    if (!ix)
+        return;
+    for (int i = 0; i < Q__COUNT; i++)
+        sqlite3_finalize(ix->stmt[i]);
+    sqlite3_close(ix->db);
+    free(ix);
+}
+
+int index_schema_version(index_t *ix)
+{
+    sqlite3_stmt *st;
+    int v = -1;
+    if (sqlite3_prepare_v2(ix->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+int index_migrate(index_t *ix, err_t *err)
+{
+    for (int i = 0; i < index_migration_count; i++) {
+        const migration_t *m = &index_migrations[i];
+        if (exec(ix, "BEGIN IMMEDIATE") != 0)
+            return err_set(err, ERR_INTERNAL, "cannot lock the index to migrate");
+        /* read the version inside the lock: two processes may start at once */
+        int have = index_schema_version(ix);
+        if (have < 0 || have >= m->version) {
+            exec(ix, "ROLLBACK");
+            if (have < 0)
+                return err_set(err, ERR_INTERNAL, "cannot read the schema version");
+            continue;
+        }
+        char setv[64];
+        snprintf(setv, sizeof setv, "PRAGMA user_version=%d", m->version);
+        if (exec(ix, m->sql) != 0 || exec(ix, setv) != 0 || exec(ix, "COMMIT") != 0) {
+            exec(ix, "ROLLBACK");
+            return err_set(err, ERR_INTERNAL, "migration %s failed", m->name);
+        }
+        log_info("msg=\"index migrated\" migration=%s version=%d", m->name, m->version);
+    }
+    int latest = index_migration_count ? index_migrations[index_migration_count - 1].version : 0;
+    if (index_schema_version(ix) > latest)
+        return err_set(err, ERR_INTERNAL,
+                       "the index has schema version %d, newer than this binary knows (%d)",
+                       index_schema_version(ix), latest);
+    return 0;
+}
+
+bool index_healthy(index_t *ix)
+{
+    return ix && exec(ix, "SELECT 1 FROM scopes LIMIT 1") == 0;
+}
+
+int index_begin(index_t *ix)
+{
+    return exec(ix, "BEGIN IMMEDIATE");
+}
+
+int index_begin_read(index_t *ix)
+{
+    return exec(ix, "BEGIN");
+}
+
+int index_commit(index_t *ix)
+{
+    return exec(ix, "COMMIT");
+}
+
+void index_rollback(index_t *ix)
+{
+    if (!sqlite3_get_autocommit(ix->db))
+        exec(ix, "ROLLBACK");
+}
+
+/* ---- scopes */
+
+static void scope_from(sqlite3_stmt *st, scope_row_t *out)
+{
+    out->id = sqlite3_column_int64(st, 0);
+    copy_col(st, 1, out->name, sizeof out->name);
+    out->is_public = sqlite3_column_int(st, 2) != 0;
+    out->created_at = sqlite3_column_int64(st, 3);
+}
+
+int index_scope_create(index_t *ix, const char *name, bool is_public, int64_t now, int64_t *id)
+{
+    int rc = run(ix, prep_bind(ix, Q_SCOPE_CREATE, "tbi", name, (int)is_public, now));
+    if (rc == 0 && id)
+        *id = sqlite3_last_insert_rowid(ix->db);
+    return rc;
+}
+
+int index_scope_get(index_t *ix, const char *name, scope_row_t *out)
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_SCOPE_GET, "t", name);
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        scope_from(st, out);
+        sqlite3_reset(st);
+        return 0;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 1 : -1;
+}
+
+int index_scope_each(index_t *ix, int (*fn)(void *ctx, const scope_row_t *s), void *ctx)
+{
+    sqlite3_stmt *st = prep(ix, Q_SCOPE_EACH);
+    if (!st)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        scope_row_t s;
+        scope_from(st, &s);
+        if (fn(ctx, &s)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* ---- objects */
+
+int index_object_get(index_t *ix, int64_t scope, const char *ref, object_row_t *out)
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_OBJECT_GET, "it", scope, ref);
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && out) {
+        const char *t = col(st, 0);
+        out->type = obj_type_parse(t, strlen(t));
+        copy_col(st, 1, out->blob, sizeof out->blob);
+        out->size = sqlite3_column_int64(st, 2);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+int index_object_put(index_t *ix, int64_t scope, const char *ref, obj_type_t type,
+                     const char *blob, int64_t size)
+{
+    return run(ix, prep_bind(ix, Q_OBJECT_PUT, "ittti", scope, ref, obj_type_name(type), blob,
+                             size));
+}
+
+static int count_query(index_t *ix, sqlite3_stmt *st, int64_t *n)
+{
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    *n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    (void)ix;
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int index_object_count(index_t *ix, int64_t scope, int64_t *n)
+{
+    return count_query(ix, prep_bind(ix, Q_OBJECT_COUNT, "i", scope), n);
+}
+
+/* ---- components */
+
+static void component_from(sqlite3_stmt *st, component_row_t *c)
+{
+    copy_col(st, 0, c->name, sizeof c->name);
+    copy_col(st, 1, c->ref, sizeof c->ref);
+    copy_col(st, 2, c->head, sizeof c->head);
+    copy_col(st, 3, c->latest, sizeof c->latest);
+    c->deprecated = sqlite3_column_int(st, 4) != 0;
+    c->removed = sqlite3_column_int(st, 5) != 0;
+    c->created_at = sqlite3_column_int64(st, 6);
+    c->updated_at = sqlite3_column_int64(st, 7);
+}
+
+int index_component_get(index_t *ix, int64_t scope, const char *name, component_row_t *out)
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_COMPONENT_GET, "it", scope, name);
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        component_from(st, out);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+int index_component_put(index_t *ix, int64_t scope, const component_row_t *c)
+{
+    return run(ix, prep_bind(ix, Q_COMPONENT_PUT, "itttt" "bbii", scope, c->name, c->ref,
+                             c->head[0] ? c->head : NULL, c->latest, (int)c->deprecated,
+                             (int)c->removed, c->created_at, c->updated_at));
+}
+
+int index_component_set_deprecated(index_t *ix, int64_t scope, const char *name, bool dep)
+{
+    return run(ix, prep_bind(ix, Q_COMPONENT_DEPRECATE, "itb", scope, name, (int)dep));
+}
+
+int index_component_each(index_t *ix, int64_t scope,
+                         int (*fn)(void *ctx, const component_row_t *c), void *ctx)
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_COMPONENT_EACH, "i", scope);
+    if (!st)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        component_row_t c;
+        component_from(st, &c);
+        if (fn(ctx, &c)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int index_component_count(index_t *ix, int64_t scope, int64_t *n)
+{
+    return count_query(ix, prep_bind(ix, Q_COMPONENT_COUNT, "i", scope), n);
+}
+
+/* ---- tags and versions */
+
+int index_tag_put(index_t *ix, int64_t scope, const char *component, const char *tag,
+                  const char *version)
+{
+    return run(ix, prep_bind(ix, Q_TAG_PUT, "ittt", scope, component, tag, version));
+}
+
+int index_tag_get(index_t *ix, int64_t scope, const char *component, const char *tag,
+                  char version[REF_HEX])
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_TAG_GET, "itt", scope, component, tag);
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        copy_col(st, 0, version, REF_HEX);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+int index_tag_each(index_t *ix, int64_t scope, const char *component,
+                   int (*fn)(void *ctx, const char *tag, const char *version), void *ctx)
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_TAG_EACH, "it", scope, component);
+    if (!st)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (fn(ctx, col(st, 0), col(st, 1))) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int index_version_put(index_t *ix, int64_t scope, const char *ref, const version_meta_t *m)
+{
+    return run(ix, prep_bind(ix, Q_VERSION_PUT, "itt" "ttttt", scope, ref, m->component,
+                             m->message, m->username, m->email, m->date, m->build_status));
+}
+
+int index_version_ref_put(index_t *ix, int64_t scope, const char *version, int kind,
+                          const char *ref)
+{
+    return run(ix, prep_bind(ix, Q_VREF_PUT, "itit", scope, version, (int64_t)kind, ref));
+}
+
+int index_version_ref_each(index_t *ix, int64_t scope, const char *version, int kind,
+                           int (*fn)(void *ctx, const char *ref), void *ctx)
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_VREF_EACH, "iti", scope, version, (int64_t)kind);
+    if (!st)
+        return -1;
+    /* collect first: fn may run other queries on this connection, even this one */
+    char (*refs)[REF_HEX] = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            void *p = realloc(refs, cap * sizeof *refs);
+            if (!p) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            refs = p;
+        }
+        copy_col(st, 0, refs[n++], REF_HEX);
+    }
+    sqlite3_reset(st);
+    int out = rc == SQLITE_DONE ? 0 : -1;
+    for (size_t i = 0; out == 0 && i < n; i++)
+        if (fn(ctx, refs[i]))
+            break;
+    free(refs);
+    return out;
+}
+
+int index_version_dep_put(index_t *ix, int64_t scope, const char *version, const char *dep_scope,
+                          const char *dep_name, const char *dep_version)
+{
+    return run(ix, prep_bind(ix, Q_VDEP_PUT, "itttt", scope, version, dep_scope, dep_name,
+                             dep_version));
+}
+
+int index_version_dep_each(index_t *ix, int64_t scope, const char *version,
+                           int (*fn)(void *ctx, const char *dscope, const char *dname,
+                                     const char *dversion),
+                           void *ctx)
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_VDEP_EACH, "it", scope, version);
+    if (!st)
+        return -1;
+    buf_t rows;
+    buf_init(&rows);
+    int rc;
+    /* collect NUL-separated triples first, as fn may query this connection */
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        for (int c = 0; c < 3; c++)
+            if (!buf_append(&rows, col(st, c), strlen(col(st, c)) + 1))
+                rc = SQLITE_NOMEM;
+    sqlite3_reset(st);
+    int out = rc == SQLITE_DONE ? 0 : -1;
+    for (size_t off = 0; out == 0 && off < rows.len;) {
+        const char *a = (const char *)rows.data + off;
+        const char *b = a + strlen(a) + 1;
+        const char *c = b + strlen(b) + 1;
+        off = (size_t)(c + strlen(c) + 1 - (const char *)rows.data);
+        if (fn(ctx, a, b, c))
+            break;
+    }
+    buf_free(&rows);
+    return out;
+}
+
+/* ---- pending exports */
+
+int index_pending_create(index_t *ix, int64_t scope, const char *client_id, const char *owner,
+                         int64_t now)
+{
+    return run(ix, prep_bind(ix, Q_PENDING_CREATE, "itti", scope, client_id, owner, now));
+}
+
+int index_pending_get(index_t *ix, int64_t scope, const char *client_id, pending_row_t *out)
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_PENDING_GET, "it", scope, client_id);
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        copy_col(st, 0, out->state, sizeof out->state);
+        copy_col(st, 1, out->owner, sizeof out->owner);
+        out->created_at = sqlite3_column_int64(st, 2);
+        out->updated_at = sqlite3_column_int64(st, 3);
+        const unsigned char *r = sqlite3_column_text(st, 4);
+        out->result = r ? strdup((const char *)r) : NULL;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+int index_pending_persisted(index_t *ix, int64_t scope, const char *client_id,
+                            const char *result, int64_t now)
+{
+    if (run(ix, prep_bind(ix, Q_PENDING_OBJECTS_DELETE, "it", scope, client_id)) != 0)
+        return -1;
+    return run(ix, prep_bind(ix, Q_PENDING_PERSISTED, "itti", scope, client_id, result, now));
+}
+
+int index_pending_delete(index_t *ix, int64_t scope, const char *client_id)
+{
+    if (run(ix, prep_bind(ix, Q_PENDING_OBJECTS_DELETE, "it", scope, client_id)) != 0)
+        return -1;
+    return run(ix, prep_bind(ix, Q_PENDING_DELETE, "it", scope, client_id));
+}
+
+int index_pending_object_put(index_t *ix, int64_t scope, const char *client_id, const char *ref,
+                             obj_type_t type, const char *blob, int64_t size)
+{
+    return run(ix, prep_bind(ix, Q_PENDING_OBJECT_PUT, "itttti", scope, client_id, ref,
+                             obj_type_name(type), blob, size));
+}
+
+int index_pending_object_each(index_t *ix, int64_t scope, const char *client_id,
+                              int (*fn)(void *ctx, const char *ref, obj_type_t type,
+                                        const char *blob, int64_t size),
+                              void *ctx)
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_PENDING_OBJECT_EACH, "it", scope, client_id);
+    if (!st)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *t = col(st, 1);
+        if (fn(ctx, col(st, 0), obj_type_parse(t, strlen(t)), col(st, 2),
+               sqlite3_column_int64(st, 3))) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int index_pending_expire(index_t *ix, int64_t before, int64_t *n)
+{
+    if (run(ix, prep_bind(ix, Q_PENDING_EXPIRE_OBJECTS, "i", before)) != 0)
+        return -1;
+    if (run(ix, prep_bind(ix, Q_PENDING_EXPIRE, "i", before)) != 0)
+        return -1;
+    if (n)
+        *n = sqlite3_changes(ix->db);
+    return 0;
+}
+
+int index_pending_count(index_t *ix, int64_t *n)
+{
+    return count_query(ix, prep(ix, Q_PENDING_COUNT), n);
+}
+
+int index_blob_referenced(index_t *ix, const char *blob)
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_BLOB_REFERENCED, "t", blob);
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+int index_object_each_all(index_t *ix,
+                          int (*fn)(void *ctx, int64_t scope, const char *ref, obj_type_t type,
+                                    const char *blob, int64_t size),
+                          void *ctx)
+{
+    sqlite3_stmt *st = prep(ix, Q_OBJECT_EACH_ALL);
+    if (!st)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *t = col(st, 2);
+        if (fn(ctx, sqlite3_column_int64(st, 0), col(st, 1), obj_type_parse(t, strlen(t)),
+               col(st, 3), sqlite3_column_int64(st, 4))) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}

@@ -1,0 +1,130 @@
+/* The SQLite index: which objects each scope holds, and what fetch, merge and listings need
+ * without inflating objects. One function per query; statements are prepared once per
+ * connection. A later backend (PostgreSQL, say) replaces this file behind the same functions.
+ * Functions return 0 on success, 1 for "not found" where a lookup can miss, -1 on error. */
+#ifndef SCOPED_INDEX_H
+#define SCOPED_INDEX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "hash.h"
+#include "object.h"
+
+typedef struct index index_t;
+
+#define NAME_MAX_LEN 256
+
+index_t *index_open(const char *path, err_t *err);
+void index_close(index_t *ix);
+/* Applies the migrations the database has not seen, in order, each in its own transaction. */
+int index_migrate(index_t *ix, err_t *err);
+int index_schema_version(index_t *ix);
+bool index_healthy(index_t *ix);
+
+int index_begin(index_t *ix);           /* BEGIN IMMEDIATE: for writers */
+int index_begin_read(index_t *ix);      /* a consistent snapshot for readers */
+int index_commit(index_t *ix);
+void index_rollback(index_t *ix);
+const char *index_errmsg(index_t *ix);
+
+typedef struct {
+    int64_t id;
+    char name[NAME_MAX_LEN];
+    bool is_public;
+    int64_t created_at;
+} scope_row_t;
+
+int index_scope_create(index_t *ix, const char *name, bool is_public, int64_t now, int64_t *id);
+int index_scope_get(index_t *ix, const char *name, scope_row_t *out);
+int index_scope_each(index_t *ix, int (*fn)(void *ctx, const scope_row_t *s), void *ctx);
+
+typedef struct {
+    obj_type_t type;
+    char blob[BLOB_HEX];
+    int64_t size;
+} object_row_t;
+
+int index_object_get(index_t *ix, int64_t scope, const char *ref, object_row_t *out);
+int index_object_put(index_t *ix, int64_t scope, const char *ref, obj_type_t type,
+                     const char *blob, int64_t size);
+int index_object_count(index_t *ix, int64_t scope, int64_t *n);
+
+typedef struct {
+    char name[NAME_MAX_LEN];
+    char ref[REF_HEX];
+    char head[REF_HEX]; /* "" when none */
+    char latest[NAME_MAX_LEN];
+    bool deprecated;
+    bool removed;
+    int64_t created_at;
+    int64_t updated_at;
+} component_row_t;
+
+int index_component_get(index_t *ix, int64_t scope, const char *name, component_row_t *out);
+int index_component_put(index_t *ix, int64_t scope, const component_row_t *c);
+int index_component_set_deprecated(index_t *ix, int64_t scope, const char *name, bool dep);
+/* In name order. */
+int index_component_each(index_t *ix, int64_t scope,
+                         int (*fn)(void *ctx, const component_row_t *c), void *ctx);
+int index_component_count(index_t *ix, int64_t scope, int64_t *n);
+
+int index_tag_put(index_t *ix, int64_t scope, const char *component, const char *tag,
+                  const char *version);
+int index_tag_get(index_t *ix, int64_t scope, const char *component, const char *tag,
+                  char version[REF_HEX]);
+int index_tag_each(index_t *ix, int64_t scope, const char *component,
+                   int (*fn)(void *ctx, const char *tag, const char *version), void *ctx);
+
+typedef struct {
+    const char *component, *message, *username, *email, *date, *build_status;
+} version_meta_t;
+
+int index_version_put(index_t *ix, int64_t scope, const char *ref, const version_meta_t *m);
+
+enum { VREF_SOURCE = 0, VREF_PARENT = 1, VREF_ARTIFACT = 2 };
+int index_version_ref_put(index_t *ix, int64_t scope, const char *version, int kind,
+                          const char *ref);
+int index_version_ref_each(index_t *ix, int64_t scope, const char *version, int kind,
+                           int (*fn)(void *ctx, const char *ref), void *ctx);
+int index_version_dep_put(index_t *ix, int64_t scope, const char *version, const char *dep_scope,
+                          const char *dep_name, const char *dep_version);
+int index_version_dep_each(index_t *ix, int64_t scope, const char *version,
+                           int (*fn)(void *ctx, const char *dscope, const char *dname,
+                                     const char *dversion),
+                           void *ctx);
+
+typedef struct {
+    char state[16];
+    char owner[NAME_MAX_LEN];
+    int64_t created_at, updated_at;
+    char *result; /* malloc'd JSON text or NULL */
+} pending_row_t;
+
+/* 1 if the clientId is taken already */
+int index_pending_create(index_t *ix, int64_t scope, const char *client_id, const char *owner,
+                         int64_t now);
+int index_pending_get(index_t *ix, int64_t scope, const char *client_id, pending_row_t *out);
+int index_pending_persisted(index_t *ix, int64_t scope, const char *client_id,
+                            const char *result, int64_t now);
+int index_pending_delete(index_t *ix, int64_t scope, const char *client_id);
+int index_pending_object_put(index_t *ix, int64_t scope, const char *client_id, const char *ref,
+                             obj_type_t type, const char *blob, int64_t size);
+int index_pending_object_each(index_t *ix, int64_t scope, const char *client_id,
+                              int (*fn)(void *ctx, const char *ref, obj_type_t type,
+                                        const char *blob, int64_t size),
+                              void *ctx);
+/* Deletes pending exports (and their object rows) not updated since `before`. */
+int index_pending_expire(index_t *ix, int64_t before, int64_t *n);
+int index_pending_count(index_t *ix, int64_t *n);
+
+/* Is this blob referenced by any object or pending object row? 0 yes, 1 no, -1 error */
+int index_blob_referenced(index_t *ix, const char *blob);
+/* Every object row, for fsck: scope, ref, type, blob, size */
+int index_object_each_all(index_t *ix,
+                          int (*fn)(void *ctx, int64_t scope, const char *ref, obj_type_t type,
+                                    const char *blob, int64_t size),
+                          void *ctx);
+
+#endif

@@ -1,0 +1,91 @@
+/* The daemon's shared state, and what a handler gets for one request. */
+#ifndef SCOPED_APP_H
+#define SCOPED_APP_H
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "blob.h"
+#include "buf.h"
+#include "config.h"
+#include "error.h"
+#include "export.h"
+#include "index.h"
+#include "store.h"
+
+typedef struct {
+    config_t cfg;
+    char index_path[4200];
+    blobstore_t *bs;
+    pthread_key_t ix_key;
+    struct MHD_Daemon *daemon;
+    atomic_ulong requests;
+} app_t;
+
+/* Opens the data directory: blob store, index, migrations. */
+int app_open(app_t *app, err_t *err);
+void app_close(app_t *app);
+/* The index connection of the calling thread, opened on first use. */
+index_t *app_index(app_t *app);
+store_t app_store(app_t *app);
+
+typedef struct req req_t;
+typedef int (*handler_fn)(req_t *r);
+
+typedef enum { BODY_NONE, BODY_JSON, BODY_STREAM } body_kind_t;
+
+typedef struct {
+    const char *method;
+    bool scoped;         /* under /<scope>/ */
+    const char *path;    /* the rest of the path */
+    body_kind_t body;
+    bool write;          /* needs a role that may export */
+    handler_fn handle;   /* runs when the body is complete */
+} route_t;
+
+struct req {
+    app_t *app;
+    struct MHD_Connection *conn;
+    const route_t *route;
+    char method[16];
+    char path[1024];
+    scope_row_t scope;
+    bool modern;            /* x-client-version present */
+    char request_id[40];
+    buf_t body;
+    export_upload_t *upload;
+    err_t err;
+    bool responded;
+    bool failed; /* an error found while reading the body, replied to at its end */
+    uint64_t failed_at;
+    int status;
+    uint64_t bytes_in, bytes_out;
+    struct timespec start;
+};
+
+/* Replies; each returns MHD_YES/MHD_NO for the access handler. */
+int reply_json(req_t *r, int status, json_t *body); /* steals body */
+int reply_error(req_t *r, const err_t *e);
+int reply_text(req_t *r, int status, const char *type, const char *text);
+int reply_response(req_t *r, int status, struct MHD_Response *resp);
+
+const char *req_header(req_t *r, const char *name);
+/* Parses the JSON body, bounded in depth; sets r->err on failure. */
+json_t *req_json(req_t *r);
+
+int route_put_begin(req_t *r);
+/* 0, or -1 with r->err set */
+int route_put_data(req_t *r, const char *data, size_t len);
+int handle_put(req_t *r);
+int handle_fetch(req_t *r);
+int handle_action(req_t *r);
+int handle_graphql(req_t *r);
+int handle_healthz(req_t *r);
+int handle_metrics(req_t *r);
+
+int http_serve(app_t *app, const char *listen);
+
+#endif

@@ -1,0 +1,368 @@
+/* The HTTP daemon: one routing table, a request context per connection, one log line per request. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "app.h"
+#include "log.h"
+#include "model.h"
+
+static const route_t routes[] = {
+    {"GET", false, "/healthz", BODY_NONE, false, handle_healthz},
+    {"GET", false, "/metrics", BODY_NONE, false, handle_metrics},
+    {"POST", true, "graphql", BODY_JSON, false, handle_graphql},
+    {"POST", true, "api/scope/put", BODY_STREAM, true, handle_put},
+    {"POST", true, "api/scope/fetch", BODY_JSON, false, handle_fetch},
+    {"POST", true, "api/scope/action", BODY_JSON, true, handle_action},
+};
+
+/* Collapses duplicate slashes and drops a trailing one. */
+static void normalize_path(const char *url, char *out, size_t outlen)
+{
+    size_t o = 0;
+    for (const char *p = url; *p && o + 1 < outlen; p++) {
+        if (*p == '/' && o > 0 && out[o - 1] == '/')
+            continue;
+        out[o++] = *p;
+    }
+    if (o > 1 && out[o - 1] == '/')
+        o--;
+    out[o] = 0;
+}
+
+/* Finds the route; *scope gets the scope segment of scoped routes. 404 or 405 when none. */
+static int match_route(req_t *r, char *scope, size_t scopelen, const route_t **out)
+{
+    bool path_known = false;
+    const char *rest = NULL;
+    if (r->path[0] == '/') {
+        const char *slash = strchr(r->path + 1, '/');
+        if (slash && (size_t)(slash - r->path - 1) < scopelen) {
+            memcpy(scope, r->path + 1, (size_t)(slash - r->path - 1));
+            scope[slash - r->path - 1] = 0;
+            rest = slash + 1;
+        }
+    }
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        const route_t *rt = &routes[i];
+        bool hit = rt->scoped ? rest && !strcmp(rest, rt->path) : !strcmp(r->path, rt->path);
+        if (!hit)
+            continue;
+        path_known = true;
+        if (!strcmp(rt->method, r->method)) {
+            *out = rt;
+            return 0;
+        }
+    }
+    return path_known ? ERR_METHOD : ERR_NO_ROUTE;
+}
+
+const char *req_header(req_t *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+int reply_response(req_t *r, int status, struct MHD_Response *resp)
+{
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+    r->status = status;
+    r->responded = true;
+    int rc = MHD_queue_response(r->conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+int reply_text(req_t *r, int status, const char *type, const char *text)
+{
+    size_t len = strlen(text);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", type);
+    r->bytes_out = len;
+    return reply_response(r, status, resp);
+}
+
+int reply_json(req_t *r, int status, json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!text)
+        return reply_text(r, 500, "application/json",
+                          "{\"message\":\"internal error\",\"error\":{\"code\":132}}");
+    size_t len = strlen(text);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    r->bytes_out = len;
+    return reply_response(r, status, resp);
+}
+
+int reply_error(req_t *r, const err_t *e)
+{
+    err_t shown = *e;
+    if (e->kind == ERR_INTERNAL) {
+        /* the client learns nothing internal; the log has the details */
+        log_error("msg=\"internal error\" request_id=%s error=\"%s\"", r->request_id, e->msg);
+        err_init(&shown);
+        err_set(&shown, ERR_INTERNAL, "internal server error (request %s)", r->request_id);
+    }
+    int status = err_http_status(shown.kind);
+    struct MHD_Response *resp;
+    json_t *body = err_to_json(&shown);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!text)
+        return MHD_NO;
+    resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    if (shown.kind == ERR_RATE_LIMITED)
+        MHD_add_response_header(resp, "Retry-After", "60");
+    r->bytes_out = strlen(text);
+    return reply_response(r, status, resp);
+}
+
+/* Nesting depth of a JSON text, counted outside strings; jansson's own bound is far larger. */
+static size_t json_depth(const unsigned char *s, size_t len)
+{
+    size_t depth = 0, max = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = s[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > max)
+                max = depth;
+        } else if ((c == '}' || c == ']') && depth) {
+            depth--;
+        }
+    }
+    return max;
+}
+
+json_t *req_json(req_t *r)
+{
+    if (json_depth(r->body.data, r->body.len) > r->app->cfg.lim.max_json_depth) {
+        err_set(&r->err, ERR_BAD_REQUEST, "JSON body nests deeper than %llu levels",
+                (unsigned long long)r->app->cfg.lim.max_json_depth);
+        return NULL;
+    }
+    json_error_t je;
+    json_t *j = json_loadb((const char *)r->body.data, r->body.len, 0, &je);
+    if (!j)
+        err_set(&r->err, ERR_BAD_REQUEST, "malformed JSON body: %s (line %d)", je.text, je.line);
+    return j;
+}
+
+/* How much of a refused body is read and dropped so that the client gets the error reply. */
+#define DRAIN_AFTER_ERROR (64 * MIB)
+
+static void req_fail(req_t *r)
+{
+    r->failed = true;
+    r->failed_at = r->bytes_in;
+}
+
+static req_t *req_new(app_t *app, struct MHD_Connection *conn, const char *url, const char *method)
+{
+    req_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->app = app;
+    r->conn = conn;
+    clock_gettime(CLOCK_MONOTONIC, &r->start);
+    snprintf(r->method, sizeof r->method, "%s", method);
+    normalize_path(url, r->path, sizeof r->path);
+    buf_init(&r->body);
+    err_init(&r->err);
+    unsigned long n = atomic_fetch_add(&app->requests, 1) + 1;
+    unsigned char rnd[4];
+    randombytes_buf(rnd, sizeof rnd);
+    snprintf(r->request_id, sizeof r->request_id, "%02x%02x%02x%02x-%lu", rnd[0], rnd[1], rnd[2],
+             rnd[3], n);
+    r->modern = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-client-version") != NULL;
+    return r;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    req_t *r = *con_cls;
+    if (!r)
+        return;
+    struct timespec end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    double ms = (double)(end.tv_sec - r->start.tv_sec) * 1e3 +
+                (double)(end.tv_nsec - r->start.tv_nsec) / 1e6;
+    log_info("msg=request method=%s path=\"%s\" status=%d bytes_in=%llu bytes_out=%llu "
+             "duration_ms=%.1f request_id=%s%s",
+             r->method, r->path, r->status, (unsigned long long)r->bytes_in,
+             (unsigned long long)r->bytes_out, ms, r->request_id,
+             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+    export_upload_free(r->upload);
+    buf_free(&r->body);
+    err_clear(&r->err);
+    free(r);
+    *con_cls = NULL;
+}
+
+static int start_request(req_t *r)
+{
+    char scope[NAME_MAX_LEN] = "";
+    int rc = match_route(r, scope, sizeof scope, &r->route);
+    if (rc != 0) {
+        err_set(&r->err, (err_kind_t)rc, rc == ERR_METHOD ? "method %s not allowed on %s"
+                                                          : "no route for %s %s",
+                r->method, r->path);
+        return reply_error(r, &r->err);
+    }
+    if (r->route->scoped) {
+        int found = scope_name_valid(scope) ? index_scope_get(app_index(r->app), scope, &r->scope)
+                                            : 1;
+        if (found < 0) {
+            err_set(&r->err, ERR_INTERNAL, "index read failed");
+            return reply_error(r, &r->err);
+        }
+        if (found == 1) {
+            err_set(&r->err, ERR_SCOPE_NOT_FOUND, "scope \"%.200s\" was not found", scope);
+            err_field(&r->err, "name", json_string(scope));
+            return reply_error(r, &r->err);
+        }
+    }
+    if (r->route->body == BODY_STREAM)
+        return route_put_begin(r);
+    return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    req_t *r = *con_cls;
+    if (!r) {
+        r = req_new(cls, conn, url, method);
+        if (!r)
+            return MHD_NO;
+        *con_cls = r;
+        return start_request(r) == MHD_YES ? MHD_YES : MHD_NO;
+    }
+    if (r->responded) {
+        /* refused before the body was read: MHD closes the connection after the reply */
+        r->bytes_in += *upload_data_size;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        r->bytes_in += n;
+        *upload_data_size = 0;
+        if (r->failed) {
+            /* MHD replies only once the body is read: drain a bounded amount, then hang up */
+            return r->bytes_in - r->failed_at > DRAIN_AFTER_ERROR ? MHD_NO : MHD_YES;
+        }
+        if (r->route->body == BODY_STREAM) {
+            if (route_put_data(r, upload_data, n) != 0)
+                req_fail(r);
+        } else if (r->route->body == BODY_JSON) {
+            if (r->body.len + n > r->app->cfg.lim.max_json_body) {
+                err_set(&r->err, ERR_TOO_LARGE, "request body is larger than %llu bytes",
+                        (unsigned long long)r->app->cfg.lim.max_json_body);
+                req_fail(r);
+            } else if (!buf_append(&r->body, upload_data, n)) {
+                return MHD_NO;
+            }
+        }
+        return MHD_YES;
+    }
+    if (r->failed)
+        return reply_error(r, &r->err) == MHD_YES ? MHD_YES : MHD_NO;
+    return r->route->handle(r) == MHD_YES ? MHD_YES : MHD_NO;
+}
+
+static int parse_listen(const char *listen, struct sockaddr_in *sa)
+{
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+    if (!colon || (size_t)(colon - listen) >= sizeof host)
+        return -1;
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = 0;
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 0 || port > 65535)
+        return -1;
+    memset(sa, 0, sizeof *sa);
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)port);
+    if (!strcmp(host, "") || !strcmp(host, "0.0.0.0") || !strcmp(host, "*"))
+        sa->sin_addr.s_addr = htonl(INADDR_ANY);
+    else if (!strcmp(host, "localhost"))
+        sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    else if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+        return -1;
+    return 0;
+}
+
+int http_serve(app_t *app, const char *listen)
+{
+    struct sockaddr_in sa;
+    if (parse_listen(listen, &sa) != 0) {
+        fprintf(stderr, "scoped: invalid listen address \"%s\" (want ADDR:PORT)\n", listen);
+        return 1;
+    }
+    const limits_t *lim = &app->cfg.lim;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGPIPE);
+    /* block before MHD starts its threads, so that only sigwait below sees them */
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    app->daemon = MHD_start_daemon(
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+        ntohs(sa.sin_port), NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR, &sa,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)lim->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)lim->max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)lim->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(lim->max_header_bytes + 16 * KIB), MHD_OPTION_THREAD_STACK_SIZE,
+        (size_t)(1 * MIB), MHD_OPTION_END);
+    if (!app->daemon) {
+        fprintf(stderr, "scoped: cannot listen on %s: %s\n", listen, strerror(errno));
+        return 1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(app->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    log_info("msg=\"scoped serving\" listen=%s port=%u data=%s", listen,
+             info ? info->port : 0, app->cfg.data_dir);
+    int sig = 0;
+    while (sig != SIGTERM && sig != SIGINT)
+        sigwait(&set, &sig);
+    log_info("msg=\"stopping\" signal=%d", sig);
+    MHD_stop_daemon(app->daemon);
+    app->daemon = NULL;
+    return 0;
+}

@@ -1,0 +1,195 @@
+/* POST /<scope>/api/scope/fetch: a tar of stored objects, copied from the blob store as stored
+ * (never re-compressed), with the exact Content-Length known before the first byte. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "fetch.h"
+#include "log.h"
+#include "tar.h"
+
+typedef struct {
+    blobstore_t *bs;
+    fetch_list_t list;
+    char start[256], end[256]; /* modern clients' .BIT.START / .BIT.END contents */
+    size_t start_len, end_len;
+    long long mtime;
+    /* cursor: part -1 = .BIT.START, 0..n-1 = objects, n = .BIT.END, n+1 = the end blocks */
+    long part;
+    int stage; /* 0 header, 1 content, 2 padding */
+    uint64_t off;
+    int fd;
+    uint64_t produced;
+} tar_stream_t;
+
+static uint64_t entry_bytes(uint64_t size)
+{
+    return 512 + size + tar_padding(size);
+}
+
+static void stream_free(void *cls)
+{
+    tar_stream_t *s = cls;
+    if (s->fd >= 0)
+        close(s->fd);
+    fetch_list_free(&s->list);
+    free(s);
+}
+
+/* What the current part is: its name, size, and in-memory content (NULL for blobs). */
+static void part_info(tar_stream_t *s, const char **name, uint64_t *size, const char **mem)
+{
+    long n = (long)s->list.n;
+    if (s->part == -1) {
+        *name = ".BIT.START", *size = s->start_len, *mem = s->start;
+    } else if (s->part == n) {
+        *name = ".BIT.END", *size = s->end_len, *mem = s->end;
+    } else {
+        fetch_item_t *it = &s->list.items[s->part];
+        *name = it->ref, *size = (uint64_t)it->size, *mem = NULL;
+    }
+}
+
+static void next_part(tar_stream_t *s)
+{
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
+    s->part++;
+    s->stage = 0;
+    s->off = 0;
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    tar_stream_t *s = cls;
+    (void)pos;
+    size_t out = 0;
+    long last = (long)s->list.n + 1;
+    while (out < max) {
+        if (s->part > last)
+            break;
+        if (s->part == (long)s->list.n && !s->end_len) {
+            s->part++; /* no .BIT.END for old clients */
+            s->off = 0;
+            continue;
+        }
+        if (s->part == last) {
+            /* two zero blocks end the archive */
+            uint64_t left = 1024 - s->off;
+            size_t n = max - out < left ? max - out : (size_t)left;
+            memset(buf + out, 0, n);
+            out += n;
+            s->off += n;
+            if (s->off == 1024)
+                s->part++;
+            continue;
+        }
+        const char *name, *mem;
+        uint64_t size;
+        part_info(s, &name, &size, &mem);
+        if (s->stage == 0) {
+            /* headers are written whole: MHD's buffer is far larger than one block */
+            if (max - out < 512)
+                break;
+            tar_header_write((unsigned char *)buf + out, name, size, s->mtime);
+            out += 512;
+            s->stage = 1;
+            s->off = 0;
+            if (!mem) {
+                s->fd = blob_open_fd(s->bs, s->list.items[s->part].blob);
+                if (s->fd < 0) {
+                    log_error("msg=\"blob missing during fetch\" blob=%s",
+                              s->list.items[s->part].blob);
+                    return MHD_CONTENT_READER_END_WITH_ERROR;
+                }
+            }
+        } else if (s->stage == 1) {
+            uint64_t left = size - s->off;
+            size_t n = max - out < left ? max - out : (size_t)left;
+            if (mem) {
+                memcpy(buf + out, mem + s->off, n);
+            } else if (n) {
+                ssize_t got = pread(s->fd, buf + out, n, (off_t)s->off);
+                if (got <= 0)
+                    return MHD_CONTENT_READER_END_WITH_ERROR;
+                n = (size_t)got;
+            }
+            out += n;
+            s->off += n;
+            if (s->off == size) {
+                s->stage = 2;
+                s->off = 0;
+            }
+        } else {
+            uint64_t pad = tar_padding(size);
+            uint64_t left = pad - s->off;
+            size_t n = max - out < left ? max - out : (size_t)left;
+            memset(buf + out, 0, n);
+            out += n;
+            s->off += n;
+            if (s->off == pad)
+                next_part(s);
+        }
+    }
+    if (out == 0 && s->part > last)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    s->produced += out;
+    return (ssize_t)out;
+}
+
+int handle_fetch(req_t *r)
+{
+    json_t *body = req_json(r);
+    if (!body)
+        return reply_error(r, &r->err);
+    json_t *ids;
+    fetch_opts_t opts;
+    tar_stream_t *s = calloc(1, sizeof *s);
+    if (!s) {
+        json_decref(body);
+        return MHD_NO;
+    }
+    s->fd = -1;
+    s->bs = r->app->bs;
+    fetch_list_init(&s->list);
+    store_t st = app_store(r->app);
+    int rc = fetch_parse_request(body, r->modern, r->app->cfg.lim.max_fetch_ids, &ids, &opts,
+                                 &r->err);
+    if (rc == 0)
+        rc = fetch_collect(&st, &r->scope, ids, &opts, &s->list, &r->err);
+    json_decref(body);
+    if (rc != 0) {
+        stream_free(s);
+        return reply_error(r, &r->err);
+    }
+    s->mtime = (long long)time(NULL);
+    uint64_t total = 1024;
+    for (size_t i = 0; i < s->list.n; i++)
+        total += entry_bytes((uint64_t)s->list.items[i].size);
+    s->part = 0;
+    if (r->modern) {
+        /* markers only for clients that know them: the old client inflates every entry */
+        s->start_len = (size_t)snprintf(s->start, sizeof s->start,
+                                        "{\"schema\":\"1.0.0\",\"scopeName\":\"%s\"}",
+                                        r->scope.name);
+        s->end_len = (size_t)snprintf(s->end, sizeof s->end,
+                                      "{\"numOfFiles\":%zu,\"scopeName\":\"%s\"}", s->list.n,
+                                      r->scope.name);
+        total += entry_bytes(s->start_len) + entry_bytes(s->end_len);
+        s->part = -1;
+    }
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(total, 64 * 1024, stream_read, s, stream_free);
+    if (!resp) {
+        stream_free(s);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "application/x-tar");
+    r->bytes_out = total;
+    return reply_response(r, 200, resp);
+}

@@ -1,0 +1,219 @@
+/* POST /<scope>/graphql: the documents Bit's CLI sends (protocol.md §5), parsed for real and
+ * answered field by field; an unknown field is a validation error. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "glob.h"
+#include "graphql.h"
+#include "model.h"
+
+typedef struct {
+    req_t *r;
+    store_t st;
+    gql_doc_t *doc;
+    json_t *errors;
+} gq_t;
+
+static void gq_error(gq_t *g, const gql_field_t *f, const char *fmt, const char *a, const char *b)
+{
+    char msg[512];
+    snprintf(msg, sizeof msg, fmt, a, b);
+    json_array_append_new(g->errors, json_pack("{s:s, s:[{s:i, s:i}]}", "message", msg,
+                                               "locations", "line", (int)f->line, "column",
+                                               (int)f->col));
+}
+
+static void unknown_field(gq_t *g, const gql_field_t *f, const char *type)
+{
+    gq_error(g, f, "Cannot query field \"%s\" on type \"%s\".", f->name, type);
+}
+
+/* Answers a selection over a JSON object: each selected field must be a known key. */
+static json_t *select_object(gq_t *g, const gql_field_t *sel, json_t *obj, const char *type)
+{
+    if (!json_is_object(obj) || !sel->has_selection)
+        return json_incref(obj);
+    json_t *out = json_object();
+    for (size_t i = 0; i < sel->nfields; i++) {
+        const gql_field_t *f = sel->fields[i];
+        if (!strcmp(f->name, "__typename")) {
+            json_object_set_new(out, gql_field_key(f), json_string(type));
+            continue;
+        }
+        json_t *v = json_object_get(obj, f->name);
+        if (!v) {
+            unknown_field(g, f, type);
+            continue;
+        }
+        json_t *val;
+        if (json_is_array(v)) {
+            val = json_array();
+            size_t j;
+            json_t *e;
+            json_array_foreach(v, j, e)
+            {
+                json_array_append_new(val, select_object(g, f, e, f->name));
+            }
+        } else {
+            val = select_object(g, f, v, f->name);
+        }
+        json_object_set_new(out, gql_field_key(f), val);
+    }
+    return out;
+}
+
+/* The namespaces argument: a pattern after "scope/" such as "ui/<star>", or none for all. */
+static bool ns_match(gq_t *g, json_t *ns, const char *name)
+{
+    if (!ns || json_is_null(ns))
+        return true;
+    json_t *list = json_is_array(ns) ? json_incref(ns) : json_pack("[O]", ns);
+    bool hit = json_array_size(list) == 0;
+    size_t i;
+    json_t *p;
+    json_array_foreach(list, i, p)
+    {
+        const char *pat = json_string_value(p);
+        if (!pat)
+            continue;
+        size_t sl = strlen(g->r->scope.name);
+        if (!strncmp(pat, g->r->scope.name, sl) && pat[sl] == '/')
+            pat += sl + 1;
+        if (glob_match(pat, name))
+            hit = true;
+    }
+    json_decref(list);
+    return hit;
+}
+
+typedef struct {
+    gq_t *g;
+    json_t *ns;
+    bool include_deleted;
+    bool legacy;
+    json_t *out;
+} list_ctx_t;
+
+static int list_one(void *ctx, const component_row_t *c)
+{
+    list_ctx_t *l = ctx;
+    if (!ns_match(l->g, l->ns, c->name))
+        return 0;
+    const char *scope = l->g->r->scope.name;
+    if (l->legacy) {
+        char id[3 * NAME_MAX_LEN];
+        snprintf(id, sizeof id, "%s/%s@%s", scope, c->name, c->latest);
+        json_array_append_new(l->out, json_pack("{s:s, s:b}", "id", id, "deprecated",
+                                                (int)c->deprecated));
+        return 0;
+    }
+    /* modern listings show components with a head that are not soft-deleted */
+    if (!c->head[0] || (c->removed && !l->include_deleted))
+        return 0;
+    json_t *aspects = json_array();
+    if (c->removed)
+        json_array_append_new(aspects, json_pack("{s:s, s:{s:b}}", "id", "teambit.component/remove",
+                                                 "config", "removed", 1));
+    json_array_append_new(
+        l->out, json_pack("{s:{s:s, s:s, s:s}, s:{s:b}, s:o}", "id", "scope", scope, "version",
+                          c->latest, "name", c->name, "deprecation", "isDeprecate",
+                          (int)c->deprecated, "aspects", aspects));
+    return 0;
+}
+
+static json_t *resolve_list(gq_t *g, const gql_field_t *f, bool legacy)
+{
+    list_ctx_t l = {g, gql_arg_json(g->doc, f, "namespaces"), false, legacy, json_array()};
+    json_t *inc = gql_arg_json(g->doc, f, "includeDeleted");
+    l.include_deleted = json_is_true(inc);
+    json_decref(inc);
+    if (l.ns && !json_is_null(l.ns) && !json_is_string(l.ns) && !json_is_array(l.ns))
+        gq_error(g, f, "Argument \"%s\" of \"%s\" has an invalid value.", "namespaces", f->name);
+    else if (index_component_each(g->st.ix, g->r->scope.id, list_one, &l) != 0)
+        gq_error(g, f, "%s%s", "internal error listing components", "");
+    json_decref(l.ns);
+    json_t *res = json_array();
+    size_t i;
+    json_t *e;
+    json_array_foreach(l.out, i, e)
+    {
+        json_array_append_new(res, select_object(g, f, e, legacy ? "LegacyMeta" : "Component"));
+    }
+    json_decref(l.out);
+    return res;
+}
+
+static json_t *resolve_scope(gq_t *g, const gql_field_t *sel)
+{
+    json_t *out = json_object();
+    for (size_t i = 0; i < sel->nfields; i++) {
+        const gql_field_t *f = sel->fields[i];
+        json_t *v = NULL;
+        if (!strcmp(f->name, "name"))
+            v = json_string(g->r->scope.name);
+        else if (!strcmp(f->name, "__typename"))
+            v = json_string("Scope");
+        else if (!strcmp(f->name, "_legacyList"))
+            v = resolve_list(g, f, true);
+        else if (!strcmp(f->name, "components"))
+            v = resolve_list(g, f, false);
+        else
+            unknown_field(g, f, "Scope");
+        if (v)
+            json_object_set_new(out, gql_field_key(f), v);
+    }
+    return out;
+}
+
+static int gq_reply_errors(req_t *r, json_t *errors)
+{
+    return reply_json(r, 400, json_pack("{s:o}", "errors", errors));
+}
+
+int handle_graphql(req_t *r)
+{
+    json_t *body = req_json(r);
+    if (!body)
+        return reply_error(r, &r->err);
+    const char *query = json_string_value(json_object_get(body, "query"));
+    json_t *vars = json_object_get(body, "variables");
+    const char *opname = json_string_value(json_object_get(body, "operationName"));
+    char err[512];
+    if (!query) {
+        json_decref(body);
+        return gq_reply_errors(r, json_pack("[{s:s}]", "message", "Must provide query string."));
+    }
+    const limits_t *lim = &r->app->cfg.lim;
+    gql_limits_t gl = {(size_t)lim->max_graphql_bytes, (int)lim->max_graphql_depth, 0};
+    gq_t g = {r, app_store(r->app), NULL, json_array()};
+    g.doc = gql_parse(query, strlen(query), &gl, err, sizeof err);
+    gql_op_t op;
+    if (!g.doc || gql_prepare(g.doc, opname, json_is_object(vars) ? vars : NULL, &op, err,
+                              sizeof err) != 0) {
+        gql_free(g.doc);
+        json_decref(body);
+        json_decref(g.errors);
+        return gq_reply_errors(r, json_pack("[{s:s}]", "message", err));
+    }
+    json_t *data = json_object();
+    for (size_t i = 0; i < op.nfields; i++) {
+        const gql_field_t *f = op.fields[i];
+        if (op.kind == GQL_QUERY && !strcmp(f->name, "scope"))
+            json_object_set_new(data, gql_field_key(f), resolve_scope(&g, f));
+        else if (!strcmp(f->name, "__typename"))
+            json_object_set_new(data, gql_field_key(f),
+                                json_string(op.kind == GQL_QUERY ? "Query" : "Mutation"));
+        else
+            unknown_field(&g, f, op.kind == GQL_QUERY ? "Query" : "Mutation");
+    }
+    gql_free(g.doc);
+    json_decref(body);
+    if (json_array_size(g.errors)) {
+        json_decref(data);
+        return gq_reply_errors(r, g.errors);
+    }
+    json_decref(g.errors);
+    return reply_json(r, 200, json_pack("{s:o}", "data", data));
+}
