@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "limits.h"
+#include "limit.h"
 
 typedef struct {
     char listen[256];    /* ADDR:PORT */

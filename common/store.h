@@ -4,7 +4,7 @@
 
 #include "blob.h"
 #include "index.h"
-#include "limits.h"
+#include "limit.h"
 
 typedef struct {
     index_t *ix;

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "app.h"
-#include "glob.h"
+#include "namepattern.h"
 #include "graphql.h"
 #include "model.h"
 
@@ -81,7 +81,7 @@ static bool ns_match(gq_t *g, json_t *ns, const char *name)
         size_t sl = strlen(g->r->scope.name);
         if (!strncmp(pat, g->r->scope.name, sl) && pat[sl] == '/')
             pat += sl + 1;
-        if (glob_match(pat, name))
+        if (name_pattern_match(pat, name))
             hit = true;
     }
     json_decref(list);

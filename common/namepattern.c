@@ -1,9 +1,9 @@
-#include "glob.h"
+#include "namepattern.h"
 
 #include <string.h>
 
 /* Iterative with one backtrack point: no recursion, whatever the pattern. */
-bool glob_match(const char *p, const char *s)
+bool name_pattern_match(const char *p, const char *s)
 {
     const char *star_p = NULL, *star_s = NULL;
     bool star_any = false;

@@ -1,6 +1,6 @@
 /* Every limit scoped enforces, with its default. Each one is also a key of conf/scoped.conf. */
-#ifndef SCOPED_LIMITS_H
-#define SCOPED_LIMITS_H
+#ifndef SCOPED_LIMIT_H
+#define SCOPED_LIMIT_H
 
 #include <stdint.h>
 

@@ -1,9 +1,9 @@
 /* minimatch-style patterns for component names: '*' within a segment, '**' across '/', '?'. */
-#ifndef SCOPED_GLOB_H
-#define SCOPED_GLOB_H
+#ifndef SCOPED_NAMEPATTERN_H
+#define SCOPED_NAMEPATTERN_H
 
 #include <stdbool.h>
 
-bool glob_match(const char *pattern, const char *name);
+bool name_pattern_match(const char *pattern, const char *name);
 
 #endif
