@@ -33,12 +33,8 @@ static const struct {
     LIM("max_put_objects", K_COUNT, max_put_objects),
     LIM("max_connections", K_COUNT, max_connections),
     LIM("max_connections_per_ip", K_COUNT, max_connections_per_ip),
-    LIM("header_timeout", K_SECONDS, header_timeout_s),
     LIM("idle_timeout", K_SECONDS, idle_timeout_s),
     LIM("pending_expiry", K_SECONDS, pending_expiry_s),
-    LIM("login_failures", K_COUNT, login_failures),
-    LIM("login_window", K_SECONDS, login_window_s),
-    LIM("threads", K_COUNT, threads),
 #undef LIM
 };
 

@@ -63,3 +63,56 @@ store_t app_store(app_t *app)
 {
     return (store_t){app_index(app), app->bs, &app->cfg.lim};
 }
+
+/* Background upkeep: abandoned pending exports expire, so no stale upload blocks a clientId
+ * or holds blobs forever. */
+static void *maintenance_main(void *arg)
+{
+    app_t *app = arg;
+    pthread_mutex_lock(&app->maint_lock);
+    while (!app->maint_stop) {
+        uint64_t every = app->cfg.lim.pending_expiry_s / 4;
+        if (every > 60)
+            every = 60;
+        if (every < 1)
+            every = 1;
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += (time_t)every;
+        pthread_cond_timedwait(&app->maint_cond, &app->maint_lock, &until);
+        if (app->maint_stop)
+            break;
+        pthread_mutex_unlock(&app->maint_lock);
+        index_t *ix = app_index(app);
+        int64_t n = 0;
+        int64_t before = (int64_t)time(NULL) - (int64_t)app->cfg.lim.pending_expiry_s;
+        if (ix && index_begin(ix) == 0) {
+            if (index_pending_expire(ix, before, &n) == 0 && index_commit(ix) == 0) {
+                if (n)
+                    log_info("msg=\"pending exports expired\" count=%lld", (long long)n);
+            } else {
+                index_rollback(ix);
+            }
+        }
+        pthread_mutex_lock(&app->maint_lock);
+    }
+    pthread_mutex_unlock(&app->maint_lock);
+    return NULL;
+}
+
+int app_maintenance_start(app_t *app)
+{
+    pthread_mutex_init(&app->maint_lock, NULL);
+    pthread_cond_init(&app->maint_cond, NULL);
+    app->maint_stop = false;
+    return pthread_create(&app->maint_thread, NULL, maintenance_main, app);
+}
+
+void app_maintenance_stop(app_t *app)
+{
+    pthread_mutex_lock(&app->maint_lock);
+    app->maint_stop = true;
+    pthread_cond_signal(&app->maint_cond);
+    pthread_mutex_unlock(&app->maint_lock);
+    pthread_join(app->maint_thread, NULL);
+}

@@ -23,6 +23,10 @@ typedef struct {
     pthread_key_t ix_key;
     struct MHD_Daemon *daemon;
     atomic_ulong requests;
+    pthread_t maint_thread;
+    pthread_mutex_t maint_lock;
+    pthread_cond_t maint_cond;
+    bool maint_stop;
 } app_t;
 
 /* Opens the data directory: blob store, index, migrations. */
@@ -31,6 +35,8 @@ void app_close(app_t *app);
 /* The index connection of the calling thread, opened on first use. */
 index_t *app_index(app_t *app);
 store_t app_store(app_t *app);
+int app_maintenance_start(app_t *app);
+void app_maintenance_stop(app_t *app);
 
 typedef struct req req_t;
 typedef int (*handler_fn)(req_t *r);

@@ -358,11 +358,17 @@ int http_serve(app_t *app, const char *listen)
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(app->daemon, MHD_DAEMON_INFO_BIND_PORT);
     log_info("msg=\"scoped serving\" listen=%s port=%u data=%s", listen,
              info ? info->port : 0, app->cfg.data_dir);
+    if (app_maintenance_start(app) != 0) {
+        MHD_stop_daemon(app->daemon);
+        fprintf(stderr, "scoped: cannot start the maintenance thread\n");
+        return 1;
+    }
     int sig = 0;
     while (sig != SIGTERM && sig != SIGINT)
         sigwait(&set, &sig);
     log_info("msg=\"stopping\" signal=%d", sig);
     MHD_stop_daemon(app->daemon);
     app->daemon = NULL;
+    app_maintenance_stop(app);
     return 0;
 }
