@@ -35,6 +35,8 @@ static const struct {
     LIM("max_connections_per_ip", K_COUNT, max_connections_per_ip),
     LIM("idle_timeout", K_SECONDS, idle_timeout_s),
     LIM("pending_expiry", K_SECONDS, pending_expiry_s),
+    LIM("login_failures", K_COUNT, login_failures),
+    LIM("login_window", K_SECONDS, login_window_s),
 #undef LIM
 };
 

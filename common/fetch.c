@@ -284,12 +284,21 @@ int fetch_collect(store_t *st, const scope_row_t *scope, json_t *ids, const fetc
                 add_object(&c, ref);
         }
     } else {
-        char meta[REF_HEX];
-        sha1_hex3(scope->name, NULL, NULL, meta);
-        add_object(&c, meta);
         json_array_foreach(ids, i, id)
         {
             collect_component(&c, json_string_value(id));
+        }
+        /* the scope's ScopeMeta leads a reply that found anything; an empty reply stays empty */
+        if (out->n > 0 && !c.failed) {
+            char meta[REF_HEX];
+            sha1_hex3(scope->name, NULL, NULL, meta);
+            size_t before = out->n;
+            add_object(&c, meta);
+            if (out->n > before) {
+                fetch_item_t m = out->items[out->n - 1];
+                memmove(out->items + 1, out->items, (out->n - 1) * sizeof *out->items);
+                out->items[0] = m;
+            }
         }
     }
     index_rollback(st->ix);

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 /* Names in error messages are clipped so a 60 KiB name cannot become a 60 KiB message. */
 #define GQL_MSG_CLIP 64
@@ -28,10 +30,9 @@ typedef struct gql_chunk {
 /* Interned: one struct per distinct Name, so names compare by pointer and can carry marks that
  * make duplicate checks and field grouping linear instead of quadratic. */
 typedef struct gql_name {
-    uint64_t mark; /* generation of the pass that last touched this name */
-    void *slot;    /* that pass's entry for it */
-    uint64_t var_mark;
-    struct gql_vardef *var; /* the definition in the operation being prepared */
+    uint64_t mark;     /* generation of the pass that last touched this name */
+    void *slot;        /* that pass's entry for it */
+    uint64_t var_mark; /* gql_prepare generation whose operation defines this variable */
     struct gql_opdef *op;
     struct gql_frag *frag;
     size_t len;
@@ -60,6 +61,7 @@ struct gql_value {
     struct gql_value **items; /* LIST items, OBJECT values */
     gql_name_t **keys;        /* OBJECT keys */
     size_t n;
+    size_t size; /* nodes in this value, itself included */
 };
 
 typedef struct {
@@ -97,6 +99,9 @@ typedef struct gql_sel {
     gql_arg_t *args;
     size_t nargs;
     gql_selset_t *set; /* field sub-selection (NULL for leaves) or inline fragment body */
+    /* What evaluating the directives and copying the arguments costs, charged on every visit
+     * since a fragment can be visited once per place it is spread. */
+    size_t dircost, argcost;
     struct gql_frag *frag;
     struct gql_sel *next_spread;
 } gql_sel_t;
@@ -136,9 +141,10 @@ struct gql_doc {
     int max_depth;
     gql_name_t **names;
     size_t names_cap, names_n;
-    gql_opdef_t *ops;
+    gql_opdef_t *ops, **ops_tail; /* kept in source order for "the only operation" */
     size_t nops;
     gql_frag_t *frags;
+    uint64_t seed; /* of the name hash */
     uint64_t gen;  /* mark generation */
     uint64_t prep; /* gql_prepare generation, for gql_name_t.var_mark */
     json_t *vars;  /* coerced variables of the last gql_prepare */
@@ -151,8 +157,7 @@ static void gql_errf(gql_doc_t *doc, const char *fmt, ...) __attribute__((format
 
 static void gql_errf(gql_doc_t *doc, const char *fmt, ...)
 {
-    if (!doc->err || !doc->errlen)
-        return;
+    if (!doc->err || !doc->errlen) return;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(doc->err, doc->errlen, fmt, ap);
@@ -163,8 +168,7 @@ static void gql_errf(gql_doc_t *doc, const char *fmt, ...)
  * valid for the JSON error body. */
 static int gql_clip(const char *s, size_t len, size_t max)
 {
-    if (len <= max)
-        return (int)len;
+    if (len <= max) return (int)len;
     while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
         max--;
     return (int)max;
@@ -175,8 +179,7 @@ static int gql_clip(const char *s, size_t len, size_t max)
 static void *gql_alloc(gql_doc_t *doc, size_t n)
 {
     const size_t align = _Alignof(max_align_t);
-    if (n > SIZE_MAX - align - sizeof(gql_chunk_t))
-        return NULL;
+    if (n > SIZE_MAX - align - sizeof(gql_chunk_t)) return NULL;
     n = n ? (n + align - 1) / align * align : align;
     gql_chunk_t *c = doc->chunks;
     if (c && c->cap - c->used >= n) {
@@ -186,8 +189,7 @@ static void *gql_alloc(gql_doc_t *doc, size_t n)
     }
     size_t cap = n > GQL_CHUNK_SIZE ? n : GQL_CHUNK_SIZE;
     gql_chunk_t *nc = malloc(sizeof *nc + cap);
-    if (!nc)
-        return NULL;
+    if (!nc) return NULL;
     nc->used = n;
     nc->cap = cap;
     /* A big block goes behind the current chunk so the current chunk's free tail is not lost. */
@@ -204,8 +206,7 @@ static void *gql_alloc(gql_doc_t *doc, size_t n)
 static void *gql_zalloc(gql_doc_t *doc, size_t n)
 {
     void *p = gql_alloc(doc, n);
-    if (p)
-        memset(p, 0, n);
+    if (p) memset(p, 0, n);
     return p;
 }
 
@@ -217,25 +218,29 @@ static bool gql_oom(gql_doc_t *doc)
 
 /* ---- names ---- */
 
-static uint64_t gql_hash(const char *s, size_t len)
+/* FNV-1a from a per-document seed, then a 64-bit finalizer so the low bits used for the table
+ * index depend on every input bit. */
+static uint64_t gql_hash(uint64_t seed, const char *s, size_t len)
 {
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = 1469598103934665603ULL ^ seed;
     for (size_t i = 0; i < len; i++)
         h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    return h;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 33);
 }
 
 static bool gql_names_grow(gql_doc_t *doc)
 {
     size_t cap = doc->names_cap ? doc->names_cap * 2 : 256;
     gql_name_t **tab = gql_zalloc(doc, cap * sizeof *tab);
-    if (!tab)
-        return false;
+    if (!tab) return false;
     for (size_t i = 0; i < doc->names_cap; i++) {
         gql_name_t *nm = doc->names[i];
-        if (!nm)
-            continue;
-        size_t j = gql_hash(nm->s, nm->len) & (cap - 1);
+        if (!nm) continue;
+        size_t j = gql_hash(doc->seed, nm->s, nm->len) & (cap - 1);
         while (tab[j])
             j = (j + 1) & (cap - 1);
         tab[j] = nm;
@@ -247,15 +252,12 @@ static bool gql_names_grow(gql_doc_t *doc)
 
 static gql_name_t *gql_intern(gql_doc_t *doc, const char *s, size_t len)
 {
-    if (doc->names_n * 2 >= doc->names_cap && !gql_names_grow(doc))
-        return NULL;
-    size_t j = gql_hash(s, len) & (doc->names_cap - 1);
+    if (doc->names_n * 2 >= doc->names_cap && !gql_names_grow(doc)) return NULL;
+    size_t j = gql_hash(doc->seed, s, len) & (doc->names_cap - 1);
     for (gql_name_t *nm; (nm = doc->names[j]); j = (j + 1) & (doc->names_cap - 1))
-        if (nm->len == len && memcmp(nm->s, s, len) == 0)
-            return nm;
+        if (nm->len == len && memcmp(nm->s, s, len) == 0) return nm;
     gql_name_t *nm = gql_zalloc(doc, sizeof *nm + len + 1);
-    if (!nm)
-        return NULL;
+    if (!nm) return NULL;
     memcpy(nm->s, s, len);
     nm->len = len;
     doc->names[j] = nm;
@@ -295,11 +297,16 @@ typedef enum {
 } gql_tok_kind_t;
 
 static const char *const gql_tok_names[] = {
-    [T_EOF] = "<EOF>",  [T_BANG] = "\"!\"",     [T_DOLLAR] = "\"$\"",   [T_AMP] = "\"&\"",
-    [T_LPAREN] = "\"(\"", [T_RPAREN] = "\")\"",   [T_SPREAD] = "\"...\"", [T_COLON] = "\":\"",
-    [T_EQUALS] = "\"=\"", [T_AT] = "\"@\"",       [T_LBRACKET] = "\"[\"", [T_RBRACKET] = "\"]\"",
-    [T_LBRACE] = "\"{\"", [T_PIPE] = "\"|\"",     [T_RBRACE] = "\"}\"",   [T_NAME] = "Name",
-    [T_INT] = "Int",      [T_FLOAT] = "Float",    [T_STRING] = "String",  [T_BLOCK_STRING] = "BlockString",
+    [T_EOF] = "<EOF>",      [T_BANG] = "\"!\"",
+    [T_DOLLAR] = "\"$\"",   [T_AMP] = "\"&\"",
+    [T_LPAREN] = "\"(\"",   [T_RPAREN] = "\")\"",
+    [T_SPREAD] = "\"...\"", [T_COLON] = "\":\"",
+    [T_EQUALS] = "\"=\"",   [T_AT] = "\"@\"",
+    [T_LBRACKET] = "\"[\"", [T_RBRACKET] = "\"]\"",
+    [T_LBRACE] = "\"{\"",   [T_PIPE] = "\"|\"",
+    [T_RBRACE] = "\"}\"",   [T_NAME] = "Name",
+    [T_INT] = "Int",        [T_FLOAT] = "Float",
+    [T_STRING] = "String",  [T_BLOCK_STRING] = "BlockString",
 };
 
 typedef struct {
@@ -414,13 +421,11 @@ static bool gql_utf8_valid(const unsigned char *s, size_t len, size_t *bad)
         } else {
             break;
         }
-        if (len - i <= n)
-            break;
+        if (len - i <= n) break;
         size_t k;
         for (k = 1; k <= n && (s[i + k] & 0xC0) == 0x80; k++)
             cp = cp << 6 | (s[i + k] & 0x3F);
-        if (k <= n || cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            break;
+        if (k <= n || cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) break;
         i += n + 1;
     }
     *bad = i;
@@ -463,12 +468,9 @@ static size_t gql_put_utf8(char *out, uint32_t cp)
 
 static int gql_hexval(int c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
 }
 
@@ -482,21 +484,17 @@ static long gql_read_uescape(const char *s, const char *end, const char **after)
         int h;
         while (q < end && (h = gql_hexval((unsigned char)*q)) >= 0) {
             cp = cp * 16 + h;
-            if (cp > 0x10FFFF)
-                return -1;
+            if (cp > 0x10FFFF) return -1;
             q++;
         }
-        if (q == s + 1 || q >= end || *q != '}')
-            return -1;
+        if (q == s + 1 || q >= end || *q != '}') return -1;
         *after = q + 1;
         return cp;
     }
-    if (end - s < 4)
-        return -1;
+    if (end - s < 4) return -1;
     for (int i = 0; i < 4; i++) {
         int h = gql_hexval((unsigned char)s[i]);
-        if (h < 0)
-            return -1;
+        if (h < 0) return -1;
         cp = cp * 16 + h;
     }
     *after = s + 4;
@@ -507,15 +505,12 @@ static bool gql_lex_string(gql_parser_t *p, const char *s)
 {
     const char *q = s + 1, *e = p->end;
     while (q < e && *q != '"') {
-        if (*q == '\n' || *q == '\r')
-            break;
+        if (*q == '\n' || *q == '\r') break;
         q += (*q == '\\' && q + 1 < e && q[1] != '\n' && q[1] != '\r') ? 2 : 1;
     }
-    if (q >= e || *q != '"')
-        return gql_syntax(p, q, "Unterminated string");
+    if (q >= e || *q != '"') return gql_syntax(p, q, "Unterminated string");
     char *out = gql_alloc(p->doc, (size_t)(q - s));
-    if (!out)
-        return gql_oom(p->doc);
+    if (!out) return gql_oom(p->doc);
     size_t n = 0;
     for (const char *c = s + 1; c < q;) {
         unsigned char ch = (unsigned char)*c;
@@ -571,16 +566,13 @@ static size_t gql_block_value(const char *r, size_t n, char *out)
         while (i + ind < j && (r[i + ind] == ' ' || r[i + ind] == '\t'))
             ind++;
         if (i + ind < j) {
-            if (idx > 0 && ind < common)
-                common = ind;
-            if (first == SIZE_MAX)
-                first = idx;
+            if (idx > 0 && ind < common) common = ind;
+            if (first == SIZE_MAX) first = idx;
             last = idx;
         }
         i = j < n && r[j] == '\r' && j + 1 < n && r[j + 1] == '\n' ? j + 2 : j + 1;
     }
-    if (first == SIZE_MAX)
-        return 0;
+    if (first == SIZE_MAX) return 0;
     size_t o = 0;
     idx = 0;
     for (size_t i = 0; i <= n && idx <= last; idx++) {
@@ -589,10 +581,8 @@ static size_t gql_block_value(const char *r, size_t n, char *out)
             j++;
         if (idx >= first) {
             size_t skip = idx == 0 || common == SIZE_MAX ? 0 : common;
-            if (skip > j - i)
-                skip = j - i;
-            if (idx > first)
-                out[o++] = '\n';
+            if (skip > j - i) skip = j - i;
+            if (idx > first) out[o++] = '\n';
             memcpy(out + o, r + i + skip, j - i - skip);
             o += j - i - skip;
         }
@@ -605,10 +595,8 @@ static bool gql_lex_block_string(gql_parser_t *p, const char *s)
 {
     const char *q = s + 3, *e = p->end;
     for (;;) {
-        if (q >= e)
-            return gql_syntax(p, q, "Unterminated string");
-        if (e - q >= 3 && q[0] == '"' && q[1] == '"' && q[2] == '"')
-            break;
+        if (q >= e) return gql_syntax(p, q, "Unterminated string");
+        if (e - q >= 3 && q[0] == '"' && q[1] == '"' && q[2] == '"') break;
         if (e - q >= 4 && q[0] == '\\' && q[1] == '"' && q[2] == '"' && q[3] == '"') {
             q += 4;
             continue;
@@ -629,8 +617,7 @@ static bool gql_lex_block_string(gql_parser_t *p, const char *s)
     }
     size_t rawcap = (size_t)(q - s - 3);
     char *raw = gql_alloc(p->doc, rawcap), *out = gql_alloc(p->doc, rawcap);
-    if (!raw || !out)
-        return gql_oom(p->doc);
+    if (!raw || !out) return gql_oom(p->doc);
     size_t rn = 0;
     for (const char *c = s + 3; c < q;) {
         if (q - c >= 4 && c[0] == '\\' && c[1] == '"' && c[2] == '"' && c[3] == '"') {
@@ -653,8 +640,7 @@ static bool gql_lex_number(gql_parser_t *p, const char *s)
     const char *q = s, *e = p->end;
     char d[16];
     bool is_float = false;
-    if (*q == '-')
-        q++;
+    if (*q == '-') q++;
     if (q < e && *q == '0') {
         q++;
         if (q < e && gql_is_digit((unsigned char)*q)) {
@@ -662,29 +648,24 @@ static bool gql_lex_number(gql_parser_t *p, const char *s)
             return gql_syntax(p, q, "Invalid number, unexpected digit after 0: %s", d);
         }
     } else {
-        if (q >= e || !gql_is_digit((unsigned char)*q))
-            goto bad_digit;
+        if (q >= e || !gql_is_digit((unsigned char)*q)) goto bad_digit;
         while (q < e && gql_is_digit((unsigned char)*q))
             q++;
     }
     if (q < e && *q == '.') {
         is_float = true;
-        if (++q >= e || !gql_is_digit((unsigned char)*q))
-            goto bad_digit;
+        if (++q >= e || !gql_is_digit((unsigned char)*q)) goto bad_digit;
         while (q < e && gql_is_digit((unsigned char)*q))
             q++;
     }
     if (q < e && (*q == 'e' || *q == 'E')) {
         is_float = true;
-        if (++q < e && (*q == '+' || *q == '-'))
-            q++;
-        if (q >= e || !gql_is_digit((unsigned char)*q))
-            goto bad_digit;
+        if (++q < e && (*q == '+' || *q == '-')) q++;
+        if (q >= e || !gql_is_digit((unsigned char)*q)) goto bad_digit;
         while (q < e && gql_is_digit((unsigned char)*q))
             q++;
     }
-    if (q < e && (*q == '.' || gql_is_name_start((unsigned char)*q)))
-        goto bad_digit;
+    if (q < e && (*q == '.' || gql_is_name_start((unsigned char)*q))) goto bad_digit;
     p->tok.kind = is_float ? T_FLOAT : T_INT;
     p->pos = q;
     return true;
@@ -726,9 +707,9 @@ static bool gql_next(gql_parser_t *p)
         return true;
     }
     static const char punct[] = "!$&():=@[]{|}";
-    static const gql_tok_kind_t punct_kind[] = {T_BANG,   T_DOLLAR,   T_AMP,    T_LPAREN, T_RPAREN,
-                                                T_COLON,  T_EQUALS,   T_AT,     T_LBRACKET,
-                                                T_RBRACKET, T_LBRACE, T_PIPE,   T_RBRACE};
+    static const gql_tok_kind_t punct_kind[] = {T_BANG,   T_DOLLAR, T_AMP,   T_LPAREN,   T_RPAREN,
+                                                T_COLON,  T_EQUALS, T_AT,    T_LBRACKET, T_RBRACKET,
+                                                T_LBRACE, T_PIPE,   T_RBRACE};
     unsigned char c = (unsigned char)*s;
     const char *pc = c ? strchr(punct, c) : NULL;
     bool ok = true;
@@ -740,7 +721,7 @@ static bool gql_next(gql_parser_t *p)
         p->pos = s + 3;
     } else if (c == '"') {
         ok = e - s >= 3 && s[1] == '"' && s[2] == '"' ? gql_lex_block_string(p, s)
-                                                       : gql_lex_string(p, s);
+                                                      : gql_lex_string(p, s);
     } else if (c == '-' || gql_is_digit(c)) {
         ok = gql_lex_number(p, s);
     } else if (gql_is_name_start(c)) {
@@ -749,8 +730,7 @@ static bool gql_next(gql_parser_t *p)
             q++;
         p->tok.kind = T_NAME;
         p->tok.name = gql_intern(p->doc, s, (size_t)(q - s));
-        if (!p->tok.name)
-            return gql_oom(p->doc);
+        if (!p->tok.name) return gql_oom(p->doc);
         p->pos = q;
     } else {
         char d[16];
@@ -772,8 +752,7 @@ static bool gql_unexpected(gql_parser_t *p)
 
 static bool gql_expect(gql_parser_t *p, gql_tok_kind_t kind)
 {
-    if (p->tok.kind == kind)
-        return gql_next(p);
+    if (p->tok.kind == kind) return gql_next(p);
     char d[128];
     gql_tok_desc(&p->tok, d, sizeof d);
     return gql_syntax(p, p->tok.start, "Expected %s, found %s", gql_tok_names[kind], d);
@@ -819,8 +798,7 @@ static bool gql_pop_array(gql_parser_t *p, size_t base, void ***out, size_t *n)
     *out = NULL;
     if (*n) {
         *out = gql_alloc(p->doc, *n * sizeof(void *));
-        if (!*out)
-            return gql_oom(p->doc);
+        if (!*out) return gql_oom(p->doc);
         memcpy(*out, p->stack.data + base * sizeof(void *), *n * sizeof(void *));
     }
     p->stack.len = base * sizeof(void *);
@@ -848,17 +826,14 @@ static struct gql_value *gql_parse_value(gql_parser_t *p, bool is_const);
 static bool gql_parse_list_value(gql_parser_t *p, struct gql_value *v, bool is_const)
 {
     size_t base = gql_stack_top(p);
-    if (!gql_enter(p) || !gql_next(p))
-        return false;
+    if (!gql_enter(p) || !gql_next(p)) return false;
     while (p->tok.kind != T_RBRACKET) {
         struct gql_value *item = gql_parse_value(p, is_const);
-        if (!item || !gql_push(p, item))
-            return false;
+        if (!item || !gql_push(p, item)) return false;
     }
     p->depth--;
     void **items;
-    if (!gql_pop_array(p, base, &items, &v->n))
-        return false;
+    if (!gql_pop_array(p, base, &items, &v->n)) return false;
     v->items = (struct gql_value **)items;
     return gql_next(p);
 }
@@ -866,26 +841,21 @@ static bool gql_parse_list_value(gql_parser_t *p, struct gql_value *v, bool is_c
 static bool gql_parse_object_value(gql_parser_t *p, struct gql_value *v, bool is_const)
 {
     size_t base = gql_stack_top(p);
-    if (!gql_enter(p) || !gql_next(p))
-        return false;
+    if (!gql_enter(p) || !gql_next(p)) return false;
     while (p->tok.kind != T_RBRACE) {
         gql_name_t *key = gql_expect_name(p);
-        if (!key || !gql_expect(p, T_COLON))
-            return false;
+        if (!key || !gql_expect(p, T_COLON)) return false;
         struct gql_value *val = gql_parse_value(p, is_const);
-        if (!val || !gql_push(p, key) || !gql_push(p, val))
-            return false;
+        if (!val || !gql_push(p, key) || !gql_push(p, val)) return false;
     }
     p->depth--;
     void **pairs;
     size_t n2;
-    if (!gql_pop_array(p, base, &pairs, &n2))
-        return false;
+    if (!gql_pop_array(p, base, &pairs, &n2)) return false;
     v->n = n2 / 2;
     v->keys = gql_alloc(p->doc, v->n * sizeof *v->keys);
     v->items = gql_alloc(p->doc, v->n * sizeof *v->items);
-    if (!v->keys || !v->items)
-        return gql_oom(p->doc);
+    if (!v->keys || !v->items) return gql_oom(p->doc);
     for (size_t i = 0; i < v->n; i++) {
         v->keys[i] = pairs[2 * i];
         v->items[i] = pairs[2 * i + 1];
@@ -896,8 +866,7 @@ static bool gql_parse_object_value(gql_parser_t *p, struct gql_value *v, bool is
 static char *gql_copy_span(gql_parser_t *p, const char *s, size_t len)
 {
     char *c = gql_alloc(p->doc, len + 1);
-    if (!c)
-        return NULL;
+    if (!c) return NULL;
     memcpy(c, s, len);
     c[len] = 0;
     return c;
@@ -917,8 +886,7 @@ static struct gql_value *gql_parse_value(gql_parser_t *p, bool is_const)
     case T_DOLLAR:
         if (is_const) {
             const char *at = p->tok.start;
-            if (!gql_next(p))
-                return NULL;
+            if (!gql_next(p)) return NULL;
             gql_name_t *nm = p->tok.kind == T_NAME ? p->tok.name : NULL;
             gql_syntax(p, at, "Unexpected variable \"$%.*s\" in constant value",
                        nm ? gql_clip(nm->s, nm->len, GQL_MSG_CLIP) : 0, nm ? nm->s : "");
@@ -964,6 +932,9 @@ static struct gql_value *gql_parse_value(gql_parser_t *p, bool is_const)
     default:
         ok = gql_unexpected(p);
     }
+    v->size = 1;
+    for (size_t i = 0; ok && i < v->n; i++)
+        v->size += v->items[i]->size;
     return ok ? v : NULL;
 }
 
@@ -971,27 +942,21 @@ static bool gql_parse_arguments(gql_parser_t *p, bool is_const, gql_arg_t **args
 {
     *args = NULL;
     *nargs = 0;
-    if (p->tok.kind != T_LPAREN)
-        return true;
+    if (p->tok.kind != T_LPAREN) return true;
     size_t base = gql_stack_top(p);
-    if (!gql_next(p))
-        return false;
+    if (!gql_next(p)) return false;
     do {
         gql_name_t *nm = gql_expect_name(p);
-        if (!nm || !gql_expect(p, T_COLON))
-            return false;
+        if (!nm || !gql_expect(p, T_COLON)) return false;
         struct gql_value *v = gql_parse_value(p, is_const);
-        if (!v || !gql_push(p, nm) || !gql_push(p, v))
-            return false;
+        if (!v || !gql_push(p, nm) || !gql_push(p, v)) return false;
     } while (p->tok.kind != T_RPAREN);
     void **pairs;
     size_t n2;
-    if (!gql_pop_array(p, base, &pairs, &n2))
-        return false;
+    if (!gql_pop_array(p, base, &pairs, &n2)) return false;
     *nargs = n2 / 2;
     *args = gql_alloc(p->doc, *nargs * sizeof **args);
-    if (!*args)
-        return gql_oom(p->doc);
+    if (!*args) return gql_oom(p->doc);
     for (size_t i = 0; i < *nargs; i++) {
         (*args)[i].name = ((gql_name_t *)pairs[2 * i])->s;
         (*args)[i].value = pairs[2 * i + 1];
@@ -1004,24 +969,37 @@ static bool gql_parse_directives(gql_parser_t *p, bool is_const, gql_dir_t **dir
     size_t base = gql_stack_top(p);
     while (p->tok.kind == T_AT) {
         gql_dir_t *d = gql_zalloc(p->doc, sizeof *d);
-        if (!d)
-            return gql_oom(p->doc);
+        if (!d) return gql_oom(p->doc);
         if (!gql_next(p) || !(d->name = gql_expect_name(p)) ||
             !gql_parse_arguments(p, is_const, &d->args, &d->nargs) || !gql_push(p, d))
             return false;
     }
     void **ptrs;
-    if (!gql_pop_array(p, base, &ptrs, n))
-        return false;
+    if (!gql_pop_array(p, base, &ptrs, n)) return false;
     *dirs = NULL;
     if (*n) {
         *dirs = gql_alloc(p->doc, *n * sizeof **dirs);
-        if (!*dirs)
-            return gql_oom(p->doc);
+        if (!*dirs) return gql_oom(p->doc);
         for (size_t i = 0; i < *n; i++)
             (*dirs)[i] = *(gql_dir_t *)ptrs[i];
     }
     return true;
+}
+
+static size_t gql_args_cost(const gql_arg_t *args, size_t n)
+{
+    size_t cost = n;
+    for (size_t i = 0; i < n; i++)
+        cost += args[i].value->size;
+    return cost;
+}
+
+static size_t gql_dirs_cost(const gql_dir_t *dirs, size_t n)
+{
+    size_t cost = n;
+    for (size_t i = 0; i < n; i++)
+        cost += gql_args_cost(dirs[i].args, dirs[i].nargs);
+    return cost;
 }
 
 static gql_selset_t *gql_parse_selection_set(gql_parser_t *p);
@@ -1036,15 +1014,14 @@ static gql_sel_t *gql_parse_selection(gql_parser_t *p)
     s->line = p->tok.line;
     s->col = p->tok.col;
     if (p->tok.kind == T_SPREAD) {
-        if (!gql_next(p))
-            return NULL;
+        if (!gql_next(p)) return NULL;
         if (p->tok.kind == T_NAME && !gql_is_keyword(p, "on")) {
             s->kind = GQL_SEL_SPREAD;
             s->name = p->tok.name;
             s->next_spread = p->spreads;
             p->spreads = s;
-            if (!gql_next(p) || !gql_parse_directives(p, false, &s->dirs, &s->ndirs))
-                return NULL;
+            if (!gql_next(p) || !gql_parse_directives(p, false, &s->dirs, &s->ndirs)) return NULL;
+            s->dircost = gql_dirs_cost(s->dirs, s->ndirs);
             return s;
         }
         s->kind = GQL_SEL_INLINE;
@@ -1053,21 +1030,21 @@ static gql_sel_t *gql_parse_selection(gql_parser_t *p)
         if (!gql_parse_directives(p, false, &s->dirs, &s->ndirs) ||
             !(s->set = gql_parse_selection_set(p)))
             return NULL;
+        s->dircost = gql_dirs_cost(s->dirs, s->ndirs);
         return s;
     }
     s->kind = GQL_SEL_FIELD;
-    if (!(s->name = gql_expect_name(p)))
-        return NULL;
+    if (!(s->name = gql_expect_name(p))) return NULL;
     if (p->tok.kind == T_COLON) {
         s->alias = s->name;
-        if (!gql_next(p) || !(s->name = gql_expect_name(p)))
-            return NULL;
+        if (!gql_next(p) || !(s->name = gql_expect_name(p))) return NULL;
     }
     if (!gql_parse_arguments(p, false, &s->args, &s->nargs) ||
         !gql_parse_directives(p, false, &s->dirs, &s->ndirs))
         return NULL;
-    if (p->tok.kind == T_LBRACE && !(s->set = gql_parse_selection_set(p)))
-        return NULL;
+    s->dircost = gql_dirs_cost(s->dirs, s->ndirs);
+    s->argcost = gql_args_cost(s->args, s->nargs);
+    if (p->tok.kind == T_LBRACE && !(s->set = gql_parse_selection_set(p))) return NULL;
     return s;
 }
 
@@ -1078,12 +1055,10 @@ static gql_selset_t *gql_parse_selection_set(gql_parser_t *p)
         gql_expect(p, T_LBRACE);
         return NULL;
     }
-    if (!gql_enter(p) || !gql_next(p))
-        return NULL;
+    if (!gql_enter(p) || !gql_next(p)) return NULL;
     do {
         gql_sel_t *s = gql_parse_selection(p);
-        if (!s || !gql_push(p, s))
-            return NULL;
+        if (!s || !gql_push(p, s)) return NULL;
     } while (p->tok.kind != T_RBRACE);
     p->depth--;
     gql_selset_t *set = gql_alloc(p->doc, sizeof *set);
@@ -1111,11 +1086,9 @@ static gql_type_t *gql_parse_type(gql_parser_t *p)
         p->depth--;
     } else {
         t->kind = GQL_TYPE_NAMED;
-        if (!(t->name = gql_expect_name(p)))
-            return NULL;
+        if (!(t->name = gql_expect_name(p))) return NULL;
     }
-    if (p->tok.kind != T_BANG)
-        return t;
+    if (p->tok.kind != T_BANG) return t;
     gql_type_t *nn = gql_zalloc(p->doc, sizeof *nn);
     if (!nn) {
         gql_oom(p->doc);
@@ -1128,15 +1101,12 @@ static gql_type_t *gql_parse_type(gql_parser_t *p)
 
 static bool gql_parse_variable_definitions(gql_parser_t *p, gql_opdef_t *op)
 {
-    if (p->tok.kind != T_LPAREN)
-        return true;
+    if (p->tok.kind != T_LPAREN) return true;
     size_t base = gql_stack_top(p);
-    if (!gql_next(p))
-        return false;
+    if (!gql_next(p)) return false;
     do {
         gql_vardef_t *d = gql_zalloc(p->doc, sizeof *d);
-        if (!d)
-            return gql_oom(p->doc);
+        if (!d) return gql_oom(p->doc);
         d->line = p->tok.line;
         d->col = p->tok.col;
         gql_dir_t *dirs;
@@ -1146,15 +1116,12 @@ static bool gql_parse_variable_definitions(gql_parser_t *p, gql_opdef_t *op)
             return false;
         if (p->tok.kind == T_EQUALS && (!gql_next(p) || !(d->def = gql_parse_value(p, true))))
             return false;
-        if (!gql_parse_directives(p, true, &dirs, &ndirs) || !gql_push(p, d))
-            return false;
+        if (!gql_parse_directives(p, true, &dirs, &ndirs) || !gql_push(p, d)) return false;
     } while (p->tok.kind != T_RPAREN);
     void **ptrs;
-    if (!gql_pop_array(p, base, &ptrs, &op->nvars))
-        return false;
+    if (!gql_pop_array(p, base, &ptrs, &op->nvars)) return false;
     op->vars = gql_alloc(p->doc, op->nvars * sizeof *op->vars);
-    if (!op->vars)
-        return gql_oom(p->doc);
+    if (!op->vars) return gql_oom(p->doc);
     for (size_t i = 0; i < op->nvars; i++)
         op->vars[i] = *(gql_vardef_t *)ptrs[i];
     return gql_next(p);
@@ -1163,8 +1130,7 @@ static bool gql_parse_variable_definitions(gql_parser_t *p, gql_opdef_t *op)
 static bool gql_parse_operation(gql_parser_t *p)
 {
     gql_opdef_t *op = gql_zalloc(p->doc, sizeof *op);
-    if (!op)
-        return gql_oom(p->doc);
+    if (!op) return gql_oom(p->doc);
     op->line = p->tok.line;
     op->col = p->tok.col;
     const char *at = p->tok.start;
@@ -1172,30 +1138,24 @@ static bool gql_parse_operation(gql_parser_t *p)
         op->kind = gql_is_keyword(p, "mutation")       ? GQL_MUTATION
                    : gql_is_keyword(p, "subscription") ? GQL_SUBSCRIPTION
                                                        : GQL_QUERY;
-        if (!gql_next(p))
-            return false;
+        if (!gql_next(p)) return false;
         if (p->tok.kind == T_NAME) {
             op->name = p->tok.name;
-            if (!gql_next(p))
-                return false;
+            if (!gql_next(p)) return false;
         }
         if (!gql_parse_variable_definitions(p, op) ||
             !gql_parse_directives(p, false, &op->dirs, &op->ndirs))
             return false;
     }
-    if (!(op->set = gql_parse_selection_set(p)))
-        return false;
+    if (!(op->set = gql_parse_selection_set(p))) return false;
     if (op->name) {
         if (op->name->op)
             return gql_syntax(p, at, "There can be only one operation named \"%.*s\"",
                               gql_clip(op->name->s, op->name->len, GQL_MSG_CLIP), op->name->s);
         op->name->op = op;
     }
-    /* Kept in source order so "the only operation" and error positions read naturally. */
-    gql_opdef_t **tail = &p->doc->ops;
-    while (*tail)
-        tail = &(*tail)->next;
-    *tail = op;
+    *p->doc->ops_tail = op;
+    p->doc->ops_tail = &op->next;
     p->doc->nops++;
     return true;
 }
@@ -1203,17 +1163,13 @@ static bool gql_parse_operation(gql_parser_t *p)
 static bool gql_parse_fragment(gql_parser_t *p)
 {
     gql_frag_t *f = gql_zalloc(p->doc, sizeof *f);
-    if (!f)
-        return gql_oom(p->doc);
+    if (!f) return gql_oom(p->doc);
     f->line = p->tok.line;
     f->col = p->tok.col;
     const char *at = p->tok.start;
-    if (!gql_next(p))
-        return false;
-    if (gql_is_keyword(p, "on"))
-        return gql_unexpected(p);
-    if (!(f->name = gql_expect_name(p)))
-        return false;
+    if (!gql_next(p)) return false;
+    if (gql_is_keyword(p, "on")) return gql_unexpected(p);
+    if (!(f->name = gql_expect_name(p))) return false;
     if (!gql_is_keyword(p, "on")) {
         char d[128];
         gql_tok_desc(&p->tok, d, sizeof d);
@@ -1234,10 +1190,8 @@ static bool gql_parse_fragment(gql_parser_t *p)
 
 static bool gql_parse_document(gql_parser_t *p)
 {
-    if (!gql_next(p))
-        return false;
-    if (p->tok.kind == T_EOF)
-        return gql_unexpected(p);
+    if (!gql_next(p)) return false;
+    if (p->tok.kind == T_EOF) return gql_unexpected(p);
     while (p->tok.kind != T_EOF) {
         bool ok;
         if (p->tok.kind == T_LBRACE || gql_is_keyword(p, "query") ||
@@ -1247,8 +1201,7 @@ static bool gql_parse_document(gql_parser_t *p)
             ok = gql_parse_fragment(p);
         else
             ok = gql_unexpected(p);
-        if (!ok)
-            return false;
+        if (!ok) return false;
     }
     for (gql_opdef_t *op = p->doc->ops; op; op = op->next) {
         if (!op->name && p->doc->nops > 1) {
@@ -1261,19 +1214,16 @@ static bool gql_parse_document(gql_parser_t *p)
         s->frag = s->name->frag;
         if (!s->frag) {
             gql_errf(p->doc, "Unknown fragment \"%.*s\" at %u:%u",
-                     gql_clip(s->name->s, s->name->len, GQL_MSG_CLIP), s->name->s, s->line,
-                     s->col);
+                     gql_clip(s->name->s, s->name->len, GQL_MSG_CLIP), s->name->s, s->line, s->col);
             return false;
         }
     }
     return true;
 }
 
-gql_doc_t *gql_parse(const char *src, size_t len, const gql_limits_t *lim, char *err,
-                     size_t errlen)
+gql_doc_t *gql_parse(const char *src, size_t len, const gql_limits_t *lim, char *err, size_t errlen)
 {
-    if (err && errlen)
-        err[0] = 0;
+    if (err && errlen) err[0] = 0;
     if (!src) {
         src = "";
         len = 0;
@@ -1287,13 +1237,16 @@ gql_doc_t *gql_parse(const char *src, size_t len, const gql_limits_t *lim, char 
     doc->max_bytes = lim && lim->max_bytes ? lim->max_bytes : GQL_DEFAULT_MAX_BYTES;
     doc->max_nodes = lim && lim->max_nodes ? lim->max_nodes : GQL_DEFAULT_MAX_NODES;
     doc->max_depth = lim && lim->max_depth > 0 ? lim->max_depth : GQL_DEFAULT_MAX_DEPTH;
-    if (doc->max_depth > GQL_HARD_MAX_DEPTH)
-        doc->max_depth = GQL_HARD_MAX_DEPTH;
+    if (doc->max_depth > GQL_HARD_MAX_DEPTH) doc->max_depth = GQL_HARD_MAX_DEPTH;
     doc->err = err;
     doc->errlen = errlen;
+    doc->ops_tail = &doc->ops;
+    /* A secret seed keeps crafted names from colliding into one long probe chain. */
+    if (getrandom(&doc->seed, sizeof doc->seed, GRND_NONBLOCK) != sizeof doc->seed)
+        doc->seed = (uint64_t)(uintptr_t)doc ^ (uint64_t)clock();
 
-    gql_parser_t p = {.doc = doc, .src = src, .end = src + len, .pos = src, .line_start = src,
-                      .line = 1};
+    gql_parser_t p = {
+        .doc = doc, .src = src, .end = src + len, .pos = src, .line_start = src, .line = 1};
     buf_init(&p.stack);
     size_t bad;
     bool ok;
@@ -1318,8 +1271,7 @@ gql_doc_t *gql_parse(const char *src, size_t len, const gql_limits_t *lim, char 
 
 void gql_free(gql_doc_t *doc)
 {
-    if (!doc)
-        return;
+    if (!doc) return;
     json_decref(doc->vars);
     for (gql_chunk_t *c = doc->chunks, *next; c; c = next) {
         next = c->next;
@@ -1340,8 +1292,7 @@ static json_t *gql_value_json(const gql_doc_t *doc, const struct gql_value *v)
     case GQL_V_INT: {
         errno = 0;
         json_int_t x = strtoll(v->str, NULL, 10);
-        if (errno != ERANGE)
-            return json_integer(x);
+        if (errno != ERANGE) return json_integer(x);
         return json_real(strtod(v->str, NULL)); /* beyond 64 bits: keep it as a number */
     }
     case GQL_V_FLOAT: {
@@ -1385,8 +1336,7 @@ static json_t *gql_value_json(const gql_doc_t *doc, const struct gql_value *v)
 json_t *gql_arg_json(gql_doc_t *doc, const gql_field_t *f, const char *arg_name)
 {
     for (size_t i = 0; i < f->nargs; i++)
-        if (strcmp(f->args[i].name, arg_name) == 0)
-            return gql_value_json(doc, f->args[i].value);
+        if (strcmp(f->args[i].name, arg_name) == 0) return gql_value_json(doc, f->args[i].value);
     return NULL;
 }
 
@@ -1402,8 +1352,7 @@ static void gql_type_put(const gql_type_t *t, char *out, size_t outlen, size_t *
     const char *s = t->kind == GQL_TYPE_NAMED ? t->name->s : t->kind == GQL_TYPE_LIST ? "[" : "";
     for (; *s && *pos + 1 < outlen; s++)
         out[(*pos)++] = *s;
-    if (t->kind != GQL_TYPE_NAMED)
-        gql_type_put(t->of, out, outlen, pos);
+    if (t->kind != GQL_TYPE_NAMED) gql_type_put(t->of, out, outlen, pos);
     s = t->kind == GQL_TYPE_LIST ? "]" : t->kind == GQL_TYPE_NONNULL ? "!" : "";
     for (; *s && *pos + 1 < outlen; s++)
         out[(*pos)++] = *s;
@@ -1419,8 +1368,7 @@ static void gql_type_str(const gql_type_t *t, char *out, size_t outlen)
 
 static const char *gql_op_label(const gql_opdef_t *op, char *buf, size_t len)
 {
-    if (!op->name)
-        return "";
+    if (!op->name) return "";
     snprintf(buf, len, " by operation \"%.*s\"", gql_clip(op->name->s, op->name->len, GQL_MSG_CLIP),
              op->name->s);
     return buf;
@@ -1445,24 +1393,21 @@ static bool gql_check_value_vars(gql_doc_t *doc, const gql_opdef_t *op, const st
 static bool gql_check_args(gql_doc_t *doc, const gql_opdef_t *op, const gql_arg_t *args, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (!gql_check_value_vars(doc, op, args[i].value))
-            return false;
+        if (!gql_check_value_vars(doc, op, args[i].value)) return false;
     return true;
 }
 
 static bool gql_check_dirs(gql_doc_t *doc, const gql_opdef_t *op, const gql_dir_t *dirs, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (!gql_check_args(doc, op, dirs[i].args, dirs[i].nargs))
-            return false;
+        if (!gql_check_args(doc, op, dirs[i].args, dirs[i].nargs)) return false;
     return true;
 }
 
 /* Static walk of everything the operation can reach, skipped branches included, as the spec's
  * validation does: variables must be defined and fragments must not spread themselves. Each
  * fragment is walked once, so this is linear in the document. */
-static bool gql_check_set(gql_doc_t *doc, const gql_opdef_t *op, const gql_selset_t *set,
-                          int depth)
+static bool gql_check_set(gql_doc_t *doc, const gql_opdef_t *op, const gql_selset_t *set, int depth)
 {
     if (depth > doc->max_depth) {
         const gql_sel_t *s = set->items[0];
@@ -1472,20 +1417,16 @@ static bool gql_check_set(gql_doc_t *doc, const gql_opdef_t *op, const gql_selse
     }
     for (size_t i = 0; i < set->n; i++) {
         const gql_sel_t *s = set->items[i];
-        if (!gql_check_dirs(doc, op, s->dirs, s->ndirs))
-            return false;
-        if (s->kind == GQL_SEL_FIELD && !gql_check_args(doc, op, s->args, s->nargs))
-            return false;
+        if (!gql_check_dirs(doc, op, s->dirs, s->ndirs)) return false;
+        if (s->kind == GQL_SEL_FIELD && !gql_check_args(doc, op, s->args, s->nargs)) return false;
         if (s->kind != GQL_SEL_SPREAD) {
-            if (s->set && !gql_check_set(doc, op, s->set, depth + 1))
-                return false;
+            if (s->set && !gql_check_set(doc, op, s->set, depth + 1)) return false;
             continue;
         }
         gql_frag_t *f = s->frag;
         if (f->state == 1) {
             gql_errf(doc, "Cannot spread fragment \"%.*s\" within itself at %u:%u",
-                     gql_clip(f->name->s, f->name->len, GQL_MSG_CLIP), f->name->s, s->line,
-                     s->col);
+                     gql_clip(f->name->s, f->name->len, GQL_MSG_CLIP), f->name->s, s->line, s->col);
             return false;
         }
         if (f->state == 0) {
@@ -1512,12 +1453,10 @@ static json_t *gql_coerce(gql_doc_t *doc, const gql_vardef_t *d, const gql_type_
         }
         return gql_coerce(doc, d, t->of, v);
     }
-    if (json_is_null(v))
-        return json_null();
+    if (json_is_null(v)) return json_null();
     if (t->kind == GQL_TYPE_LIST) {
         json_t *out = json_array();
-        if (!out)
-            return NULL;
+        if (!out) return NULL;
         if (!json_is_array(v)) {
             /* Input coercion wraps a single value into a one-element list. */
             json_t *item = gql_coerce(doc, d, t->of, v);
@@ -1550,12 +1489,10 @@ static json_t *gql_coerce(gql_doc_t *doc, const gql_vardef_t *d, const gql_type_
     } else if (strcmp(tn, "Int") == 0) {
         double x = json_number_value(v);
         ok = json_is_number(v) && x >= INT32_MIN && x <= INT32_MAX && (double)(int32_t)x == x;
-        if (ok && json_is_real(v))
-            return json_integer((json_int_t)x);
+        if (ok && json_is_real(v)) return json_integer((json_int_t)x);
     } else if (strcmp(tn, "ID") == 0) {
         ok = json_is_string(v) || json_is_integer(v);
-        if (json_is_integer(v))
-            return json_sprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        if (json_is_integer(v)) return json_sprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
     }
     if (!ok) {
         gql_type_str(d->type, want, sizeof want);
@@ -1571,8 +1508,7 @@ static bool gql_coerce_variables(gql_doc_t *doc, const gql_opdef_t *op, json_t *
 {
     json_decref(doc->vars);
     doc->vars = json_object();
-    if (!doc->vars)
-        return gql_oom(doc);
+    if (!doc->vars) return gql_oom(doc);
     if (given && !json_is_object(given) && !json_is_null(given)) {
         gql_errf(doc, "Variables must be provided as an object");
         return false;
@@ -1620,14 +1556,12 @@ static bool gql_included(gql_doc_t *doc, const gql_dir_t *dirs, size_t n, bool *
     *include = true;
     for (size_t i = 0; i < n; i++) {
         bool skip = strcmp(dirs[i].name->s, "skip") == 0;
-        if (!skip && strcmp(dirs[i].name->s, "include") != 0)
-            continue;
+        if (!skip && strcmp(dirs[i].name->s, "include") != 0) continue;
         const struct gql_value *v = NULL;
         for (size_t k = 0; k < dirs[i].nargs; k++)
-            if (strcmp(dirs[i].args[k].name, "if") == 0)
-                v = dirs[i].args[k].value;
-        json_t *j = v && v->kind == GQL_V_VAR && doc->vars ? json_object_get(doc->vars, v->name->s)
-                                                           : NULL;
+            if (strcmp(dirs[i].args[k].name, "if") == 0) v = dirs[i].args[k].value;
+        json_t *j =
+            v && v->kind == GQL_V_VAR && doc->vars ? json_object_get(doc->vars, v->name->s) : NULL;
         bool cond;
         if (v && v->kind == GQL_V_BOOL)
             cond = v->b;
@@ -1638,8 +1572,7 @@ static bool gql_included(gql_doc_t *doc, const gql_dir_t *dirs, size_t n, bool *
                      dirs[i].name->s, line, col);
             return false;
         }
-        if (cond == skip)
-            *include = false;
+        if (cond == skip) *include = false;
     }
     return true;
 }
@@ -1647,10 +1580,8 @@ static bool gql_included(gql_doc_t *doc, const gql_dir_t *dirs, size_t n, bool *
 /* 1 equal, 0 different, -1 out of budget (comparing is work a hostile document can multiply). */
 static int gql_values_equal(gql_doc_t *doc, const struct gql_value *a, const struct gql_value *b)
 {
-    if (!gql_spend(doc, 1))
-        return -1;
-    if (a->kind != b->kind || a->n != b->n)
-        return 0;
+    if (!gql_spend(doc, 1)) return -1;
+    if (a->kind != b->kind || a->n != b->n) return 0;
     switch (a->kind) {
     case GQL_V_VAR:
     case GQL_V_ENUM:
@@ -1668,11 +1599,9 @@ static int gql_values_equal(gql_doc_t *doc, const struct gql_value *a, const str
         /* Object fields compare in source order: reordered but equal objects are reported as
          * a conflict, which only costs the client an alias. */
         for (size_t i = 0; i < a->n; i++) {
-            if (a->keys && a->keys[i] != b->keys[i])
-                return 0;
+            if (a->keys && a->keys[i] != b->keys[i]) return 0;
             int eq = gql_values_equal(doc, a->items[i], b->items[i]);
-            if (eq != 1)
-                return eq;
+            if (eq != 1) return eq;
         }
         return 1;
     }
@@ -1681,8 +1610,8 @@ static int gql_values_equal(gql_doc_t *doc, const struct gql_value *a, const str
 
 static int gql_args_equal(gql_doc_t *doc, const gql_sel_t *a, const gql_sel_t *b)
 {
-    if (a->nargs != b->nargs)
-        return 0;
+    if (a->nargs != b->nargs) return 0;
+    if (!gql_spend(doc, a->nargs)) return -1;
     uint64_t gen = ++doc->gen;
     for (size_t i = 0; i < a->nargs; i++) {
         gql_name_t *nm = gql_name_of(a->args[i].name);
@@ -1691,11 +1620,9 @@ static int gql_args_equal(gql_doc_t *doc, const gql_sel_t *a, const gql_sel_t *b
     }
     for (size_t i = 0; i < b->nargs; i++) {
         gql_name_t *nm = gql_name_of(b->args[i].name);
-        if (nm->mark != gen)
-            return 0;
+        if (nm->mark != gen) return 0;
         int eq = gql_values_equal(doc, nm->slot, b->args[i].value);
-        if (eq != 1)
-            return eq;
+        if (eq != 1) return eq;
     }
     return 1;
 }
@@ -1730,21 +1657,18 @@ static bool gql_collect_set(gql_doc_t *doc, gql_groups_t *g, const gql_selset_t 
     for (size_t i = 0; i < set->n; i++) {
         const gql_sel_t *s = set->items[i];
         bool include;
-        if (!gql_spend(doc, 1) || !gql_included(doc, s->dirs, s->ndirs, &include, s->line, s->col))
+        if (!gql_spend(doc, 1 + s->dircost) ||
+            !gql_included(doc, s->dirs, s->ndirs, &include, s->line, s->col))
             return false;
-        if (!include)
-            continue;
+        if (!include) continue;
         if (s->kind == GQL_SEL_INLINE) {
-            if (!gql_collect_set(doc, g, s->set, depth + 1))
-                return false;
+            if (!gql_collect_set(doc, g, s->set, depth + 1)) return false;
             continue;
         }
         if (s->kind == GQL_SEL_SPREAD) {
-            if (s->frag->mark == g->gen)
-                continue;
+            if (s->frag->mark == g->gen) continue;
             s->frag->mark = g->gen;
-            if (!gql_collect_set(doc, g, s->frag->set, depth + 1))
-                return false;
+            if (!gql_collect_set(doc, g, s->frag->set, depth + 1)) return false;
             continue;
         }
         gql_name_t *key = s->alias ? s->alias : s->name;
@@ -1752,8 +1676,7 @@ static bool gql_collect_set(gql_doc_t *doc, gql_groups_t *g, const gql_selset_t 
         gql_entry_t *e = gql_alloc(doc, sizeof *e);
         if (!grp) {
             grp = gql_zalloc(doc, sizeof *grp);
-            if (!grp || !e)
-                return gql_oom(doc);
+            if (!grp || !e) return gql_oom(doc);
             key->mark = g->gen;
             key->slot = grp;
             if (g->last)
@@ -1763,8 +1686,7 @@ static bool gql_collect_set(gql_doc_t *doc, gql_groups_t *g, const gql_selset_t 
             g->last = grp;
             g->n++;
         }
-        if (!e)
-            return gql_oom(doc);
+        if (!e) return gql_oom(doc);
         e->field = s;
         e->next = NULL;
         if (grp->last)
@@ -1789,8 +1711,7 @@ static gql_field_t *gql_merge_group(gql_doc_t *doc, const gql_group_t *grp, int 
         const gql_sel_t *b = e->field;
         const char *why = NULL;
         int eq = b->name == a->name ? gql_args_equal(doc, a, b) : 1;
-        if (eq < 0)
-            return NULL;
+        if (eq < 0) return NULL;
         if (b->name != a->name)
             why = "they are different fields";
         else if (!eq)
@@ -1803,10 +1724,10 @@ static gql_field_t *gql_merge_group(gql_doc_t *doc, const gql_group_t *grp, int 
             return NULL;
         }
     }
+    /* Arguments are charged with the field: the server reads each one with gql_arg_json. */
     gql_field_t *f = gql_zalloc(doc, sizeof *f);
-    if (!f || !gql_spend(doc, 1)) {
-        if (!f)
-            gql_oom(doc);
+    if (!f || !gql_spend(doc, 1 + a->argcost)) {
+        if (!f) gql_oom(doc);
         return NULL;
     }
     f->alias = a->alias ? a->alias->s : NULL;
@@ -1815,8 +1736,7 @@ static gql_field_t *gql_merge_group(gql_doc_t *doc, const gql_group_t *grp, int 
     f->nargs = a->nargs;
     f->line = a->line;
     f->col = a->col;
-    if (!a->set)
-        return f;
+    if (!a->set) return f;
     f->has_selection = true;
     const gql_selset_t **sets = gql_alloc(doc, grp->n * sizeof *sets);
     if (!sets) {
@@ -1834,16 +1754,13 @@ static bool gql_flatten(gql_doc_t *doc, const gql_selset_t *const *sets, size_t 
 {
     gql_groups_t g = {.gen = ++doc->gen};
     for (size_t i = 0; i < nsets; i++)
-        if (!gql_collect_set(doc, &g, sets[i], depth))
-            return false;
+        if (!gql_collect_set(doc, &g, sets[i], depth)) return false;
     *nout = g.n;
     *out = gql_alloc(doc, (g.n ? g.n : 1) * sizeof **out);
-    if (!*out)
-        return gql_oom(doc);
+    if (!*out) return gql_oom(doc);
     size_t i = 0;
     for (const gql_group_t *grp = g.first; grp; grp = grp->next)
-        if (!((*out)[i++] = gql_merge_group(doc, grp, depth)))
-            return false;
+        if (!((*out)[i++] = gql_merge_group(doc, grp, depth))) return false;
     return true;
 }
 
@@ -1851,14 +1768,12 @@ static gql_opdef_t *gql_pick_operation(gql_doc_t *doc, const char *name)
 {
     if (name && *name) {
         for (gql_opdef_t *op = doc->ops; op; op = op->next)
-            if (op->name && strcmp(op->name->s, name) == 0)
-                return op;
-        gql_errf(doc, "Unknown operation named \"%.*s\"", gql_clip(name, strlen(name), GQL_MSG_CLIP),
-                 name);
+            if (op->name && strcmp(op->name->s, name) == 0) return op;
+        gql_errf(doc, "Unknown operation named \"%.*s\"",
+                 gql_clip(name, strlen(name), GQL_MSG_CLIP), name);
         return NULL;
     }
-    if (doc->nops == 1)
-        return doc->ops;
+    if (doc->nops == 1) return doc->ops;
     gql_errf(doc, doc->nops ? "Must provide operation name if query contains multiple operations"
                             : "Must provide an operation");
     return NULL;
@@ -1868,25 +1783,21 @@ int gql_prepare(gql_doc_t *doc, const char *operation_name, json_t *variables, g
                 char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    if (err && errlen)
-        err[0] = 0;
+    if (err && errlen) err[0] = 0;
     doc->err = err;
     doc->errlen = errlen;
     bool ok = false;
     gql_opdef_t *op = gql_pick_operation(doc, operation_name);
-    if (!op)
-        goto done;
+    if (!op) goto done;
     doc->prep++;
     for (size_t i = 0; i < op->nvars; i++) {
         gql_vardef_t *d = &op->vars[i];
         if (d->name->var_mark == doc->prep) {
             gql_errf(doc, "There can be only one variable named \"$%.*s\" at %u:%u",
-                     gql_clip(d->name->s, d->name->len, GQL_MSG_CLIP), d->name->s, d->line,
-                     d->col);
+                     gql_clip(d->name->s, d->name->len, GQL_MSG_CLIP), d->name->s, d->line, d->col);
             goto done;
         }
         d->name->var_mark = doc->prep;
-        d->name->var = d;
     }
     for (gql_frag_t *f = doc->frags; f; f = f->next)
         f->state = 0;
@@ -1895,14 +1806,12 @@ int gql_prepare(gql_doc_t *doc, const char *operation_name, json_t *variables, g
         goto done;
     doc->budget = doc->max_nodes;
     const gql_selset_t *root = op->set;
-    if (!gql_flatten(doc, &root, 1, 1, &out->fields, &out->nfields))
-        goto done;
+    if (!gql_flatten(doc, &root, 1, 1, &out->fields, &out->nfields)) goto done;
     out->kind = op->kind;
     out->name = op->name ? op->name->s : NULL;
     ok = true;
 done:
-    if (!ok)
-        memset(out, 0, sizeof *out);
+    if (!ok) memset(out, 0, sizeof *out);
     doc->err = NULL;
     doc->errlen = 0;
     return ok ? 0 : -1;

@@ -49,6 +49,24 @@ enum {
     Q_PENDING_COUNT,
     Q_BLOB_REFERENCED,
     Q_OBJECT_EACH_ALL,
+    Q_USER_CREATE,
+    Q_USER_GET,
+    Q_USER_GET_ID,
+    Q_USER_SET_PASSWORD,
+    Q_USER_COUNT,
+    Q_USER_EACH,
+    Q_TOKEN_CREATE,
+    Q_TOKEN_LOOKUP,
+    Q_TOKEN_GET,
+    Q_TOKEN_TOUCH,
+    Q_TOKEN_REVOKE,
+    Q_TOKEN_EACH,
+    Q_MEMBER_SET,
+    Q_MEMBER_ROLE,
+    Q_MEMBER_DELETE,
+    Q_MEMBER_EACH,
+    Q_AUDIT_ADD,
+    Q_AUDIT_EACH,
     Q__COUNT
 };
 
@@ -104,6 +122,35 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_BLOB_REFERENCED] = "SELECT 1 WHERE EXISTS (SELECT 1 FROM objects WHERE blob = ?1)"
                           " OR EXISTS (SELECT 1 FROM pending_objects WHERE blob = ?1)",
     [Q_OBJECT_EACH_ALL] = "SELECT scope_id, ref, type, blob, size FROM objects",
+    [Q_USER_CREATE] = "INSERT INTO users(name, password, is_admin, created_at) VALUES (?1,?2,?3,?4)",
+    [Q_USER_GET] = "SELECT id, name, password, is_admin, created_at FROM users WHERE name = ?1",
+    [Q_USER_GET_ID] = "SELECT id, name, password, is_admin, created_at FROM users WHERE id = ?1",
+    [Q_USER_SET_PASSWORD] = "UPDATE users SET password = ?2 WHERE id = ?1",
+    [Q_USER_COUNT] = "SELECT count(*) FROM users",
+    [Q_USER_EACH] = "SELECT id, name, password, is_admin, created_at FROM users ORDER BY name",
+    [Q_TOKEN_CREATE] = "INSERT INTO tokens(user_id, label, hash, created_at, expires_at)"
+                       " VALUES (?1,?2,?3,?4,?5)",
+    [Q_TOKEN_LOOKUP] = "SELECT t.id, t.user_id, t.label, t.created_at, t.expires_at, t.last_used,"
+                       " t.revoked_at, u.name FROM tokens t JOIN users u ON u.id = t.user_id"
+                       " WHERE t.hash = ?1",
+    [Q_TOKEN_GET] = "SELECT t.id, t.user_id, t.label, t.created_at, t.expires_at, t.last_used,"
+                    " t.revoked_at, u.name FROM tokens t JOIN users u ON u.id = t.user_id"
+                    " WHERE t.id = ?1",
+    [Q_TOKEN_TOUCH] = "UPDATE tokens SET last_used = ?2 WHERE id = ?1",
+    [Q_TOKEN_REVOKE] = "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+    [Q_TOKEN_EACH] = "SELECT t.id, t.user_id, t.label, t.created_at, t.expires_at, t.last_used,"
+                     " t.revoked_at, u.name FROM tokens t JOIN users u ON u.id = t.user_id"
+                     " WHERE (?1 = 0 OR t.user_id = ?1) ORDER BY t.id",
+    [Q_MEMBER_SET] = "INSERT INTO members(scope_id, user_id, role) VALUES (?1,?2,?3)"
+                     " ON CONFLICT(scope_id, user_id) DO UPDATE SET role = excluded.role",
+    [Q_MEMBER_ROLE] = "SELECT role FROM members WHERE scope_id = ?1 AND user_id = ?2",
+    [Q_MEMBER_DELETE] = "DELETE FROM members WHERE scope_id = ?1 AND user_id = ?2",
+    [Q_MEMBER_EACH] = "SELECT u.name, m.role FROM members m JOIN users u ON u.id = m.user_id"
+                      " WHERE m.scope_id = ?1 ORDER BY u.name",
+    [Q_AUDIT_ADD] = "INSERT INTO audit(at, actor, address, action, scope, detail)"
+                    " VALUES (?1,?2,?3,?4,?5,?6)",
+    [Q_AUDIT_EACH] = "SELECT at, actor, address, action, scope, detail FROM audit"
+                     " ORDER BY id DESC LIMIT ?1",
 };
 
 struct index {
@@ -680,6 +727,221 @@ int index_object_each_all(index_t *ix,
         const char *t = col(st, 2);
         if (fn(ctx, sqlite3_column_int64(st, 0), col(st, 1), obj_type_parse(t, strlen(t)),
                col(st, 3), sqlite3_column_int64(st, 4))) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* ---- users, tokens, members, audit */
+
+static void user_from(sqlite3_stmt *st, user_row_t *u)
+{
+    u->id = sqlite3_column_int64(st, 0);
+    copy_col(st, 1, u->name, sizeof u->name);
+    copy_col(st, 2, u->password, sizeof u->password);
+    u->is_admin = sqlite3_column_int(st, 3) != 0;
+    u->created_at = sqlite3_column_int64(st, 4);
+}
+
+static int user_query(index_t *ix, sqlite3_stmt *st, user_row_t *out)
+{
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        user_from(st, out);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+    (void)ix;
+}
+
+int index_user_create(index_t *ix, const char *name, const char *password, bool is_admin,
+                      int64_t now, int64_t *id)
+{
+    int rc = run(ix, prep_bind(ix, Q_USER_CREATE, "ttbi", name, password, (int)is_admin, now));
+    if (rc == 0 && id)
+        *id = sqlite3_last_insert_rowid(ix->db);
+    return rc;
+}
+
+int index_user_get(index_t *ix, const char *name, user_row_t *out)
+{
+    return user_query(ix, prep_bind(ix, Q_USER_GET, "t", name), out);
+}
+
+int index_user_get_id(index_t *ix, int64_t id, user_row_t *out)
+{
+    return user_query(ix, prep_bind(ix, Q_USER_GET_ID, "i", id), out);
+}
+
+int index_user_set_password(index_t *ix, int64_t id, const char *password)
+{
+    return run(ix, prep_bind(ix, Q_USER_SET_PASSWORD, "it", id, password));
+}
+
+int index_user_count(index_t *ix, int64_t *n)
+{
+    return count_query(ix, prep(ix, Q_USER_COUNT), n);
+}
+
+int index_user_each(index_t *ix, int (*fn)(void *ctx, const user_row_t *u), void *ctx)
+{
+    sqlite3_stmt *st = prep(ix, Q_USER_EACH);
+    if (!st)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        user_row_t u;
+        user_from(st, &u);
+        if (fn(ctx, &u)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int64_t col_int_or0(sqlite3_stmt *st, int c)
+{
+    return sqlite3_column_type(st, c) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, c);
+}
+
+static void token_from(sqlite3_stmt *st, token_row_t *t)
+{
+    t->id = sqlite3_column_int64(st, 0);
+    t->user_id = sqlite3_column_int64(st, 1);
+    copy_col(st, 2, t->label, sizeof t->label);
+    t->created_at = sqlite3_column_int64(st, 3);
+    t->expires_at = col_int_or0(st, 4);
+    t->last_used = col_int_or0(st, 5);
+    t->revoked_at = col_int_or0(st, 6);
+    copy_col(st, 7, t->user, sizeof t->user);
+}
+
+int index_token_create(index_t *ix, int64_t user_id, const char *label, const char *hash,
+                       int64_t now, int64_t expires_at, int64_t *id)
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_TOKEN_CREATE, "itti", user_id, label, hash, now);
+    if (st && expires_at)
+        sqlite3_bind_int64(st, 5, expires_at);
+    int rc = run(ix, st);
+    if (rc == 0 && id)
+        *id = sqlite3_last_insert_rowid(ix->db);
+    return rc;
+}
+
+static int token_query(sqlite3_stmt *st, token_row_t *out)
+{
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        token_from(st, out);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+int index_token_lookup(index_t *ix, const char *hash, token_row_t *out)
+{
+    return token_query(prep_bind(ix, Q_TOKEN_LOOKUP, "t", hash), out);
+}
+
+int index_token_get(index_t *ix, int64_t id, token_row_t *out)
+{
+    return token_query(prep_bind(ix, Q_TOKEN_GET, "i", id), out);
+}
+
+int index_token_touch(index_t *ix, int64_t id, int64_t now)
+{
+    return run(ix, prep_bind(ix, Q_TOKEN_TOUCH, "ii", id, now));
+}
+
+int index_token_revoke(index_t *ix, int64_t id, int64_t now)
+{
+    int rc = run(ix, prep_bind(ix, Q_TOKEN_REVOKE, "ii", id, now));
+    return rc == 0 && sqlite3_changes(ix->db) == 0 ? 1 : rc;
+}
+
+int index_token_each(index_t *ix, int64_t user_id,
+                     int (*fn)(void *ctx, const token_row_t *t), void *ctx)
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_TOKEN_EACH, "i", user_id);
+    if (!st)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        token_row_t t;
+        token_from(st, &t);
+        if (fn(ctx, &t)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int index_member_set(index_t *ix, int64_t scope, int64_t user, const char *role)
+{
+    return run(ix, prep_bind(ix, Q_MEMBER_SET, "iit", scope, user, role));
+}
+
+int index_member_role(index_t *ix, int64_t scope, int64_t user, char role[16])
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_MEMBER_ROLE, "ii", scope, user);
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        copy_col(st, 0, role, 16);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+int index_member_delete(index_t *ix, int64_t scope, int64_t user)
+{
+    int rc = run(ix, prep_bind(ix, Q_MEMBER_DELETE, "ii", scope, user));
+    return rc == 0 && sqlite3_changes(ix->db) == 0 ? 1 : rc;
+}
+
+int index_member_each(index_t *ix, int64_t scope,
+                      int (*fn)(void *ctx, const char *user, const char *role), void *ctx)
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_MEMBER_EACH, "i", scope);
+    if (!st)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (fn(ctx, col(st, 0), col(st, 1))) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int index_audit_add(index_t *ix, int64_t now, const char *actor, const char *address,
+                    const char *action, const char *scope, const char *detail)
+{
+    return run(ix, prep_bind(ix, Q_AUDIT_ADD, "itt" "ttt", now, actor, address, action, scope,
+                             detail));
+}
+
+int index_audit_each(index_t *ix, int64_t limit, int (*fn)(void *ctx, const audit_row_t *a),
+                     void *ctx)
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_AUDIT_EACH, "i", limit);
+    if (!st)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        audit_row_t a = {sqlite3_column_int64(st, 0), col(st, 1), col(st, 2), col(st, 3),
+                         col(st, 4), col(st, 5)};
+        if (fn(ctx, &a)) {
             rc = SQLITE_DONE;
             break;
         }

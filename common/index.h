@@ -127,4 +127,56 @@ int index_object_each_all(index_t *ix,
                                     const char *blob, int64_t size),
                           void *ctx);
 
+typedef struct {
+    int64_t id;
+    char name[NAME_MAX_LEN];
+    char password[256]; /* Argon2id string, "" when none */
+    bool is_admin;
+    int64_t created_at;
+} user_row_t;
+
+/* 1 when the name is taken */
+int index_user_create(index_t *ix, const char *name, const char *password, bool is_admin,
+                      int64_t now, int64_t *id);
+int index_user_get(index_t *ix, const char *name, user_row_t *out);
+int index_user_get_id(index_t *ix, int64_t id, user_row_t *out);
+int index_user_set_password(index_t *ix, int64_t id, const char *password);
+int index_user_count(index_t *ix, int64_t *n);
+int index_user_each(index_t *ix, int (*fn)(void *ctx, const user_row_t *u), void *ctx);
+
+typedef struct {
+    int64_t id, user_id;
+    char user[NAME_MAX_LEN];
+    char label[NAME_MAX_LEN];
+    int64_t created_at, expires_at, last_used, revoked_at; /* 0: none */
+} token_row_t;
+
+int index_token_create(index_t *ix, int64_t user_id, const char *label, const char *hash,
+                       int64_t now, int64_t expires_at, int64_t *id);
+int index_token_lookup(index_t *ix, const char *hash, token_row_t *out);
+int index_token_get(index_t *ix, int64_t id, token_row_t *out);
+int index_token_touch(index_t *ix, int64_t id, int64_t now);
+/* 1 when there is no such unrevoked token */
+int index_token_revoke(index_t *ix, int64_t id, int64_t now);
+/* user_id 0: every user's */
+int index_token_each(index_t *ix, int64_t user_id,
+                     int (*fn)(void *ctx, const token_row_t *t), void *ctx);
+
+int index_member_set(index_t *ix, int64_t scope, int64_t user, const char *role);
+int index_member_role(index_t *ix, int64_t scope, int64_t user, char role[16]);
+int index_member_delete(index_t *ix, int64_t scope, int64_t user);
+int index_member_each(index_t *ix, int64_t scope,
+                      int (*fn)(void *ctx, const char *user, const char *role), void *ctx);
+
+typedef struct {
+    int64_t at;
+    const char *actor, *address, *action, *scope, *detail;
+} audit_row_t;
+
+int index_audit_add(index_t *ix, int64_t now, const char *actor, const char *address,
+                    const char *action, const char *scope, const char *detail);
+/* newest first */
+int index_audit_each(index_t *ix, int64_t limit, int (*fn)(void *ctx, const audit_row_t *a),
+                     void *ctx);
+
 #endif

@@ -5,8 +5,23 @@
 
 #include "model.h"
 
+/* First path segments the daemon itself answers: no scope may take them. */
+static const char *const reserved_names[] = {"api", "healthz", "metrics", "bit-login", "login",
+                                             "logout", "static", "tokens", "admin", "scopes",
+                                             "favicon.ico", "robots.txt", NULL};
+
+bool store_scope_name_reserved(const char *name)
+{
+    for (int i = 0; reserved_names[i]; i++)
+        if (!strcmp(name, reserved_names[i]))
+            return true;
+    return false;
+}
+
 int store_scope_create(store_t *st, const char *name, bool is_public, err_t *err)
 {
+    if (store_scope_name_reserved(name))
+        return err_set(err, ERR_BAD_REQUEST, "\"%s\" is reserved for the server's own pages", name);
     if (!scope_name_valid(name))
         return err_set(err, ERR_BAD_REQUEST,
                        "invalid scope name \"%s\": use a-z, 0-9, $ - _ ! and at most one dot", name);

@@ -12,6 +12,7 @@ typedef struct {
     const limits_t *lim;
 } store_t;
 
+bool store_scope_name_reserved(const char *name);
 /* Creates a scope with its ScopeMeta object. 1 if the name is taken. */
 int store_scope_create(store_t *st, const char *name, bool is_public, err_t *err);
 /* Reads and decodes a stored object of a scope; payload gets the JSON text. */

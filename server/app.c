@@ -24,6 +24,9 @@ int app_open(app_t *app, err_t *err)
     app->bs = blob_open(blobs);
     if (!app->bs)
         return err_set(err, ERR_INTERNAL, "cannot open blob store %s", blobs);
+    app->login_failures = ratelimit_new(app->cfg.lim.login_failures, app->cfg.lim.login_window_s);
+    if (!app->login_failures)
+        return err_set(err, ERR_INTERNAL, "out of memory");
     if (pthread_key_create(&app->ix_key, close_thread_index) != 0)
         return err_set(err, ERR_INTERNAL, "pthread_key_create failed");
     index_t *ix = app_index(app);
@@ -41,6 +44,8 @@ void app_close(app_t *app)
     }
     blob_close(app->bs);
     app->bs = NULL;
+    ratelimit_free(app->login_failures);
+    app->login_failures = NULL;
 }
 
 index_t *app_index(app_t *app)

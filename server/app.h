@@ -8,12 +8,14 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "auth.h"
 #include "blob.h"
 #include "buf.h"
 #include "config.h"
 #include "error.h"
 #include "export.h"
 #include "index.h"
+#include "ratelimit.h"
 #include "store.h"
 
 typedef struct {
@@ -23,6 +25,7 @@ typedef struct {
     pthread_key_t ix_key;
     struct MHD_Daemon *daemon;
     atomic_ulong requests;
+    ratelimit_t *login_failures;
     pthread_t maint_thread;
     pthread_mutex_t maint_lock;
     pthread_cond_t maint_cond;
@@ -41,7 +44,7 @@ void app_maintenance_stop(app_t *app);
 typedef struct req req_t;
 typedef int (*handler_fn)(req_t *r);
 
-typedef enum { BODY_NONE, BODY_JSON, BODY_STREAM } body_kind_t;
+typedef enum { BODY_NONE, BODY_BUFFERED, BODY_STREAM } body_kind_t;
 
 typedef struct {
     const char *method;
@@ -59,12 +62,16 @@ struct req {
     char method[16];
     char path[1024];
     scope_row_t scope;
+    identity_t who;
+    role_t role;           /* the caller's role in scope */
+    char address[64];      /* the client's address */
     bool modern;            /* x-client-version present */
     char request_id[40];
     buf_t body;
     export_upload_t *upload;
     err_t err;
     bool responded;
+    uint64_t retry_after; /* seconds, for 429 replies */
     bool failed; /* an error found while reading the body, replied to at its end */
     uint64_t failed_at;
     int status;
@@ -90,6 +97,10 @@ int handle_fetch(req_t *r);
 int handle_action(req_t *r);
 int handle_graphql(req_t *r);
 int handle_healthz(req_t *r);
+int handle_api_login(req_t *r);
+int handle_bit_login_page(req_t *r);
+int handle_bit_login_post(req_t *r);
+int handle_bit_login_done(req_t *r);
 int handle_metrics(req_t *r);
 
 int http_serve(app_t *app, const char *listen);

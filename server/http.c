@@ -15,10 +15,14 @@
 static const route_t routes[] = {
     {"GET", false, "/healthz", BODY_NONE, false, handle_healthz},
     {"GET", false, "/metrics", BODY_NONE, false, handle_metrics},
-    {"POST", true, "graphql", BODY_JSON, false, handle_graphql},
+    {"POST", false, "/api/v1/login", BODY_BUFFERED, false, handle_api_login},
+    {"GET", false, "/bit-login", BODY_NONE, false, handle_bit_login_page},
+    {"POST", false, "/bit-login", BODY_BUFFERED, false, handle_bit_login_post},
+    {"GET", false, "/bit-login/done", BODY_NONE, false, handle_bit_login_done},
+    {"POST", true, "graphql", BODY_BUFFERED, false, handle_graphql},
     {"POST", true, "api/scope/put", BODY_STREAM, true, handle_put},
-    {"POST", true, "api/scope/fetch", BODY_JSON, false, handle_fetch},
-    {"POST", true, "api/scope/action", BODY_JSON, true, handle_action},
+    {"POST", true, "api/scope/fetch", BODY_BUFFERED, false, handle_fetch},
+    {"POST", true, "api/scope/action", BODY_BUFFERED, true, handle_action},
 };
 
 /* Collapses duplicate slashes and drops a trailing one. */
@@ -121,6 +125,9 @@ int reply_error(req_t *r, const err_t *e)
     int status = err_http_status(shown.kind);
     struct MHD_Response *resp;
     json_t *body = err_to_json(&shown);
+    /* GraphQL clients print errors[].message; the rest of the body is Bit's shape */
+    if (r->route && r->route->handle == handle_graphql)
+        json_object_set_new(body, "errors", json_pack("[{s:s}]", "message", shown.msg));
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     if (!text)
@@ -131,8 +138,11 @@ int reply_error(req_t *r, const err_t *e)
         return MHD_NO;
     }
     MHD_add_response_header(resp, "Content-Type", "application/json");
-    if (shown.kind == ERR_RATE_LIMITED)
-        MHD_add_response_header(resp, "Retry-After", "60");
+    if (shown.kind == ERR_RATE_LIMITED) {
+        char secs[24];
+        snprintf(secs, sizeof secs, "%llu", (unsigned long long)(r->retry_after ? r->retry_after : 1));
+        MHD_add_response_header(resp, "Retry-After", secs);
+    }
     r->bytes_out = strlen(text);
     return reply_response(r, status, resp);
 }
@@ -175,6 +185,22 @@ json_t *req_json(req_t *r)
     return j;
 }
 
+static void client_address(req_t *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    r->address[0] = 0;
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->address,
+                  sizeof r->address);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->address,
+                  sizeof r->address);
+}
+
 /* How much of a refused body is read and dropped so that the client gets the error reply. */
 #define DRAIN_AFTER_ERROR (64 * MIB)
 
@@ -202,6 +228,7 @@ static req_t *req_new(app_t *app, struct MHD_Connection *conn, const char *url, 
     snprintf(r->request_id, sizeof r->request_id, "%02x%02x%02x%02x-%lu", rnd[0], rnd[1], rnd[2],
              rnd[3], n);
     r->modern = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-client-version") != NULL;
+    client_address(r);
     return r;
 }
 
@@ -218,15 +245,43 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     double ms = (double)(end.tv_sec - r->start.tv_sec) * 1e3 +
                 (double)(end.tv_nsec - r->start.tv_nsec) / 1e6;
     log_info("msg=request method=%s path=\"%s\" status=%d bytes_in=%llu bytes_out=%llu "
-             "duration_ms=%.1f request_id=%s%s",
+             "duration_ms=%.1f user=%s address=%s request_id=%s%s",
              r->method, r->path, r->status, (unsigned long long)r->bytes_in,
-             (unsigned long long)r->bytes_out, ms, r->request_id,
+             (unsigned long long)r->bytes_out, ms, r->who.authenticated ? r->who.user : "-",
+             r->address[0] ? r->address : "-", r->request_id,
              toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
     export_upload_free(r->upload);
     buf_free(&r->body);
     err_clear(&r->err);
     free(r);
     *con_cls = NULL;
+}
+
+/* Who may do what: decided by the route and the token, never by x-verb. Reads of a scope that
+ * is absent or unreadable answer alike; writes say only that the caller may not write. */
+static int scope_access(req_t *r, index_t *ix, const char *scope)
+{
+    int found = scope_name_valid(scope) ? index_scope_get(ix, scope, &r->scope) : 1;
+    if (found < 0)
+        return err_set(&r->err, ERR_INTERNAL, "index read failed");
+    r->role = found == 0 ? auth_role(ix, &r->who, r->scope.id) : ROLE_NONE;
+    if (r->route->write) {
+        if (!r->who.authenticated)
+            return err_set(&r->err, ERR_UNAUTHORIZED,
+                           "permission to scope %.200s was denied: a valid token is required",
+                           scope);
+        if (found == 1 || !auth_can_write(r->role))
+            return err_set(&r->err, ERR_FORBIDDEN,
+                           "permission to scope %.200s was denied: %s may not export to it",
+                           scope, r->who.user);
+        return 0;
+    }
+    if (found == 1 || !auth_can_read(&r->scope, r->role)) {
+        err_set(&r->err, ERR_SCOPE_NOT_FOUND, "scope \"%.200s\" was not found", scope);
+        err_field(&r->err, "name", json_string(scope));
+        return -1;
+    }
+    return 0;
 }
 
 static int start_request(req_t *r)
@@ -239,19 +294,13 @@ static int start_request(req_t *r)
                 r->method, r->path);
         return reply_error(r, &r->err);
     }
-    if (r->route->scoped) {
-        int found = scope_name_valid(scope) ? index_scope_get(app_index(r->app), scope, &r->scope)
-                                            : 1;
-        if (found < 0) {
-            err_set(&r->err, ERR_INTERNAL, "index read failed");
-            return reply_error(r, &r->err);
-        }
-        if (found == 1) {
-            err_set(&r->err, ERR_SCOPE_NOT_FOUND, "scope \"%.200s\" was not found", scope);
-            err_field(&r->err, "name", json_string(scope));
-            return reply_error(r, &r->err);
-        }
+    index_t *ix = app_index(r->app);
+    if (!ix || auth_identify(ix, req_header(r, "authorization"), &r->who) != 0) {
+        err_set(&r->err, ERR_INTERNAL, "index unavailable");
+        return reply_error(r, &r->err);
     }
+    if (r->route->scoped && scope_access(r, ix, scope) != 0)
+        return reply_error(r, &r->err);
     if (r->route->body == BODY_STREAM)
         return route_put_begin(r);
     return MHD_YES;
@@ -287,7 +336,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (r->route->body == BODY_STREAM) {
             if (route_put_data(r, upload_data, n) != 0)
                 req_fail(r);
-        } else if (r->route->body == BODY_JSON) {
+        } else if (r->route->body == BODY_BUFFERED) {
             if (r->body.len + n > r->app->cfg.lim.max_json_body) {
                 err_set(&r->err, ERR_TOO_LARGE, "request body is larger than %llu bytes",
                         (unsigned long long)r->app->cfg.lim.max_json_body);

@@ -1,4 +1,5 @@
 /* POST /<scope>/api/scope/action: the export steps after put (protocol.md §8.3). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
@@ -18,11 +19,16 @@ int handle_action(req_t *r)
         rc = err_set(&r->err, ERR_BAD_REQUEST, "action body needs a \"name\"");
     } else if (!strcmp(name, "ExportValidate")) {
         bool resuming = json_is_true(json_object_get(opts, "isResumingExport"));
-        rc = export_validate(&st, &r->scope, client_id, resuming, NULL, &r->err);
+        rc = export_validate(&st, &r->scope, client_id, resuming, r->who.user, &r->err);
     } else if (!strcmp(name, "ExportPersist")) {
-        rc = export_persist(&st, &r->scope, client_id, NULL, &result, &r->err);
+        rc = export_persist(&st, &r->scope, client_id, r->who.user, &result, &r->err);
+        if (rc == 0 && json_array_size(result) > 0) {
+            char *ids = json_dumps(result, JSON_COMPACT);
+            auth_audit(st.ix, &r->who, r->address, "export", r->scope.name, ids);
+            free(ids);
+        }
     } else if (!strcmp(name, "RemovePendingDir")) {
-        rc = export_remove_pending(&st, &r->scope, client_id, NULL, &r->err);
+        rc = export_remove_pending(&st, &r->scope, client_id, r->who.user, &r->err);
     } else if (!strcmp(name, "FetchMissingDeps")) {
         /* every dependency in this scope was checked at ExportValidate; other scopes'
          * dependencies are the client's to export there */

@@ -26,7 +26,7 @@ int route_put_begin(req_t *r)
         return reply_error(r, &r->err);
     }
     store_t st = app_store(r->app);
-    r->upload = export_upload_begin(&st, &r->scope, client_id, NULL, &r->err);
+    r->upload = export_upload_begin(&st, &r->scope, client_id, r->who.user, &r->err);
     json_decref(po);
     if (!r->upload)
         return reply_error(r, &r->err);

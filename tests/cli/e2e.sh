@@ -283,6 +283,8 @@ BIT_BIN_DIR="$INSTALL_DIR/$PKG_DIR_REL" exec node "$INSTALL_DIR/bit-legacy.js" "
 EOF_WRAP
 chmod +x "$INSTALL_DIR/bit"
 BIT="$INSTALL_DIR/bit"
+# E2E_INSTALL_ONLY=1: only install the client (tests/cli/*.sh then use $INSTALL_DIR/bit)
+[ "${E2E_INSTALL_ONLY:-0}" = 1 ] && { echo "$BIT"; exit 0; }
 
 # ---------------------------------------------------------------- isolated environment
 TMP="$(mktemp -d -t bit-e2e.XXXXXX)"
@@ -297,6 +299,8 @@ run() { echo "+ bit $*"; "$BIT" "$@" 2>&1 | grep -v 'running bit as root' ; retu
 step "client: $("$BIT" --version 2>/dev/null | tail -1)"
 run config set analytics_reporting false >/dev/null || fail "config analytics"
 run config set error_reporting false >/dev/null || fail "config error_reporting"
+# remote add has no --token flag: it reads the token from the config
+if [ -n "${BIT_TOKEN:-}" ]; then run config set user.token "$BIT_TOKEN" >/dev/null || fail "config user.token"; fi
 
 NAME="e2e-$(date +%s)-$$"
 CONTENT1="module.exports = function () { return 'bit e2e $NAME v1'; };"

@@ -22,10 +22,22 @@ check() {  # name, command...
 trap scoped_stop EXIT
 scoped_start || exit 1
 scoped_cmd scope create myorg.myscope || exit 1
+scoped_cmd scope create priv.scope || exit 1
+scoped_cmd scope create pub.scope --public || exit 1
+scoped_cmd user add dev || exit 1
+scoped_cmd user add view || exit 1
+for s in myorg.myscope priv.scope pub.scope; do scoped_cmd member add "$s" dev developer || exit 1; done
+scoped_cmd member add priv.scope view viewer || exit 1
+export TOKEN_DEV TOKEN_VIEW TOKEN_VIEW_ID SCOPED_URL_BASE SCOPED_DATA
+TOKEN_DEV="$(scoped_cmd token create dev --name cli-tests)" || exit 1
 for client in bitbin283 legacy160; do
-  check "e2e $client" env BIT_CLIENT="$client" BIT_SCOPE=myorg.myscope \
+  check "e2e $client" env BIT_CLIENT="$client" BIT_SCOPE=myorg.myscope BIT_TOKEN="$TOKEN_DEV" \
     bash "$here/e2e.sh" "$SCOPED_URL_BASE/myorg.myscope"
+  TOKEN_VIEW="$(scoped_cmd token create view --name "auth-$client")" || exit 1
+  TOKEN_VIEW_ID="$(scoped_cmd token list view | tail -1 | cut -f1)"
+  check "auth $client" bash "$here/auth.sh" "$client"
 done
+check "no token in the log" bash -c "! grep -F -e \"\$TOKEN_DEV\" -e \"\$TOKEN_VIEW\" \"\$SCOPED_DATA/log\""
 
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -14,10 +14,8 @@ static void render_fields(buf_t *b, gql_field_t *const *fields, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         const gql_field_t *f = fields[i];
-        if (i)
-            buf_append_byte(b, ' ');
-        if (f->alias)
-            buf_printf(b, "%s:", f->alias);
+        if (i) buf_append_byte(b, ' ');
+        if (f->alias) buf_printf(b, "%s:", f->alias);
         buf_append_str(b, f->name);
         for (size_t k = 0; k < f->nargs; k++)
             buf_printf(b, "%s%s%s", k ? "," : "(", f->args[k].name, k + 1 == f->nargs ? ")" : "");
@@ -44,8 +42,7 @@ static const char *render(const gql_op_t *op)
 static gql_doc_t *prep(const char *src, const char *opname, const char *vars_json, gql_op_t *op)
 {
     gql_doc_t *doc = gql_parse(src, strlen(src), NULL, err, sizeof err);
-    if (!doc)
-        return NULL;
+    if (!doc) return NULL;
     json_t *vars = vars_json ? json_loads(vars_json, 0, NULL) : NULL;
     int rc = gql_prepare(doc, opname, vars, op, err, sizeof err);
     json_decref(vars);
@@ -59,8 +56,7 @@ static gql_doc_t *prep(const char *src, const char *opname, const char *vars_jso
 static const gql_field_t *child(gql_field_t *const *fields, size_t n, const char *key)
 {
     for (size_t i = 0; i < n; i++)
-        if (strcmp(gql_field_key(fields[i]), key) == 0)
-            return fields[i];
+        if (strcmp(gql_field_key(fields[i]), key) == 0) return fields[i];
     return NULL;
 }
 
@@ -74,8 +70,7 @@ static const gql_field_t *field_at(const gql_op_t *op, const char *path)
     const gql_field_t *f = NULL;
     for (char *save, *k = strtok_r(tmp, ".", &save); k; k = strtok_r(NULL, ".", &save)) {
         f = child(fields, n, k);
-        if (!f)
-            return NULL;
+        if (!f) return NULL;
         fields = f->fields;
         n = f->nfields;
     }
@@ -86,11 +81,9 @@ static const gql_field_t *field_at(const gql_op_t *op, const char *path)
 static const char *arg(gql_doc_t *doc, const gql_field_t *f, const char *name)
 {
     static char out[1024];
-    if (!f)
-        return "<no field>";
+    if (!f) return "<no field>";
     json_t *j = gql_arg_json(doc, f, name);
-    if (!j)
-        return "<absent>";
+    if (!j) return "<absent>";
     char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
     snprintf(out, sizeof out, "%s", s ? s : "<dump failed>");
     free(s);
@@ -102,8 +95,7 @@ static bool parse_fails(const char *src, const char *want)
 {
     gql_doc_t *doc = gql_parse(src, strlen(src), NULL, err, sizeof err);
     gql_free(doc);
-    if (!doc && !strstr(err, want))
-        fprintf(stderr, "  wanted \"%s\" in \"%s\"\n", want, err);
+    if (!doc && !strstr(err, want)) fprintf(stderr, "  wanted \"%s\" in \"%s\"\n", want, err);
     return !doc && strstr(err, want);
 }
 
@@ -112,15 +104,15 @@ static bool prepare_fails(const char *src, const char *opname, const char *vars,
     gql_op_t op;
     gql_doc_t *doc = prep(src, opname, vars, &op);
     gql_free(doc);
-    if (!doc && !strstr(err, want))
-        fprintf(stderr, "  wanted \"%s\" in \"%s\"\n", want, err);
+    if (!doc && !strstr(err, want)) fprintf(stderr, "  wanted \"%s\" in \"%s\"\n", want, err);
     return !doc && strstr(err, want);
 }
 
 /* ---- protocol.md §5, verbatim from the client (scopes/scope/network/http/http.ts) ---- */
 
-static const char DESCRIBE_SCOPE[] = "\n      {\n        scope {\n          name\n        }\n      }\n"
-                                     "    ";
+static const char DESCRIBE_SCOPE[] =
+    "\n      {\n        scope {\n          name\n        }\n      }\n"
+    "    ";
 
 static const char LIST[] = "\n      query list($namespaces: [String!]) {\n        scope {\n"
                            "          components(namespaces: $namespaces) {\n            id {\n"
@@ -164,8 +156,9 @@ static const char LANES[] = "\n      query Lanes($ids: [String!]) {\n        lan
                             "              scope\n              version\n            }\n"
                             "          }\n        }\n      }\n    ";
 
-static const char HAS_OBJECTS[] = "\n      query hasObjects($hashes: [String!]) {\n        scope {\n"
-                                  "          hasObjects(hashes: $hashes)\n        }\n      }\n    ";
+static const char HAS_OBJECTS[] =
+    "\n      query hasObjects($hashes: [String!]) {\n        scope {\n"
+    "          hasObjects(hashes: $hashes)\n        }\n      }\n    ";
 
 static const char GET_SCHEMA[] =
     "\n      query GetComponentSchema($componentId: String!, $skipInternals: Boolean) {\n"
@@ -294,8 +287,8 @@ static void test_bit_documents(void)
     CHECK(field_at(&op, "lanes.list.laneComponentIds") == NULL);
     gql_free(doc);
 
-    doc = prep(HAS_OBJECTS, NULL, "{\"hashes\":[\"0123456789abcdef0123456789abcdef01234567\"]}",
-               &op);
+    doc =
+        prep(HAS_OBJECTS, NULL, "{\"hashes\":[\"0123456789abcdef0123456789abcdef01234567\"]}", &op);
     CHECK_STR(render(&op), "scope{hasObjects(hashes)}");
     gql_free(doc);
 
@@ -329,8 +322,8 @@ static void test_old_client_documents(void)
     json_t *body = json_loads(LIST_LEGACY_BODY, 0, NULL);
     const char *q = json_string_value(json_object_get(body, "query"));
     doc = q ? gql_parse(q, strlen(q), NULL, err, sizeof err) : NULL;
-    CHECK(doc && gql_prepare(doc, NULL, json_object_get(body, "variables"), &op, err,
-                             sizeof err) == 0);
+    CHECK(doc &&
+          gql_prepare(doc, NULL, json_object_get(body, "variables"), &op, err, sizeof err) == 0);
     CHECK_STR(render(&op), "scope{_legacyList(namespaces){id deprecated}}");
     CHECK_STR(op.name, "listLegacy");
     gql_free(doc);
@@ -473,8 +466,8 @@ static void test_variables(void)
     CHECK(prepare_fails("{ f(a: [{b: $nope}]) }", NULL, NULL,
                         "Variable \"$nope\" is not defined at 1:13"));
     /* Undefined even though only a skipped fragment uses it: validation is static. */
-    CHECK(prepare_fails("query q { ...F @skip(if: true) } fragment F on Q { f(a: $v) }", NULL,
-                        NULL, "Variable \"$v\" is not defined by operation \"q\""));
+    CHECK(prepare_fails("query q { ...F @skip(if: true) } fragment F on Q { f(a: $v) }", NULL, NULL,
+                        "Variable \"$v\" is not defined by operation \"q\""));
     CHECK(prepare_fails("query q($a: Int, $a: Int) { f }", NULL, NULL,
                         "There can be only one variable named \"$a\" at 1:18"));
     CHECK(parse_fails("query q($a: Int = $b) { f }",
@@ -542,11 +535,12 @@ static void test_directives(void)
 {
     gql_op_t op;
     gql_doc_t *doc;
-    const char *q = "query q($yes: Boolean!, $maybe: Boolean) {\n"
-                    "  a @skip(if: $yes)\n  b @include(if: $yes)\n  c @include(if: false)\n"
-                    "  d @skip(if: false) @include(if: true)\n  e @skip(if: true) @include(if: true)\n"
-                    "  ... @skip(if: true) { f }\n  ...G @include(if: $yes)\n"
-                    "  h @deprecated(reason: \"ignored\")\n}\nfragment G on Q { g }";
+    const char *q =
+        "query q($yes: Boolean!, $maybe: Boolean) {\n"
+        "  a @skip(if: $yes)\n  b @include(if: $yes)\n  c @include(if: false)\n"
+        "  d @skip(if: false) @include(if: true)\n  e @skip(if: true) @include(if: true)\n"
+        "  ... @skip(if: true) { f }\n  ...G @include(if: $yes)\n"
+        "  h @deprecated(reason: \"ignored\")\n}\nfragment G on Q { g }";
 
     doc = prep(q, NULL, "{\"yes\":true}", &op);
     CHECK_STR(render(&op), "b d g h");
@@ -573,8 +567,8 @@ static void test_lexer(void)
     gql_doc_t *doc;
 
     /* BOM, comments, commas and CRLF are all ignored. */
-    doc = prep("\xEF\xBB\xBF# leading comment\r\n{ scope, { name,,, } } # trailing", NULL, NULL,
-               &op);
+    doc =
+        prep("\xEF\xBB\xBF# leading comment\r\n{ scope, { name,,, } } # trailing", NULL, NULL, &op);
     CHECK_STR(render(&op), "scope{name}");
     gql_free(doc);
 
@@ -584,8 +578,9 @@ static void test_lexer(void)
               "[1,-2,0,3.5,-25.0,1000.0,true,false,null,\"RED\",{\"k\":\"v\",\"n\":[]}]");
     gql_free(doc);
 
-    doc = prep("{ f(s: \"q\\\"b\\\\s\\/ \\b\\f\\n\\r\\t \\u00e9 \\u{1F600} \\uD83D\\uDE00 tab\there\") }",
-               NULL, NULL, &op);
+    doc = prep(
+        "{ f(s: \"q\\\"b\\\\s\\/ \\b\\f\\n\\r\\t \\u00e9 \\u{1F600} \\uD83D\\uDE00 tab\there\") }",
+        NULL, NULL, &op);
     json_t *s = doc ? gql_arg_json(doc, field_at(&op, "f"), "s") : NULL;
     CHECK_STR(json_string_value(s), "q\"b\\s/ \b\f\n\r\t \xC3\xA9 \xF0\x9F\x98\x80 "
                                     "\xF0\x9F\x98\x80 tab\there");
@@ -711,7 +706,8 @@ static void test_limits(void)
     free(ok);
     buf_t b;
     char *deep = repeat("{ a ", "", "}", 33);
-    CHECK(parse_fails(deep, "Syntax Error: Document nesting exceeds the depth limit of 32 at 1:129"));
+    CHECK(
+        parse_fails(deep, "Syntax Error: Document nesting exceeds the depth limit of 32 at 1:129"));
     free(deep);
 
     char *list = repeat("[", "1", "]", 40);
@@ -720,9 +716,10 @@ static void test_limits(void)
     CHECK(parse_fails(buf_cstr(&b), "depth limit of 32"));
     buf_free(&b);
     free(list);
-    CHECK(parse_fails("query q($a: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[Int]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]) "
-                      "{ a }",
-                      "depth limit of 32"));
+    CHECK(parse_fails(
+        "query q($a: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[Int]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]) "
+        "{ a }",
+        "depth limit of 32"));
 
     gql_limits_t lim = {.max_depth = 2};
     const char *two = "{ a { b } }", *three = "{ a { b { c } } }";
@@ -847,7 +844,11 @@ static void test_fragment_fanout(void)
  * error message, never a crash, a leak or a hang (run under ASan). */
 static void test_mutations(void)
 {
-    static const char *const seeds[] = {LIST_DELETED, LANES, GRAPH, DEPRECATE, SYM_LIST_SCOPES,
+    static const char *const seeds[] = {LIST_DELETED,
+                                        LANES,
+                                        GRAPH,
+                                        DEPRECATE,
+                                        SYM_LIST_SCOPES,
                                         "{ a: f(s: \"\"\"x\"\"\", t: \"\\u00e9\") ...F ... on T "
                                         "{ b @skip(if: $v) } } fragment F on T { c }"};
     static const char alphabet[] = "{}()[]:$@!=.\"\\#,\n aZ_09-eE\"\"\"...";

@@ -1,0 +1,238 @@
+/* Signing in: POST /api/v1/login (JSON) and the page `bit login` opens, /bit-login
+ * (protocol.md §11): a form that, on success, sends the browser back to the CLI's listener on
+ * http://localhost:<port>/ with a fresh token. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "accounts.h"
+#include "app.h"
+#include "html.h"
+#include "log.h"
+
+/* Pages allow no script at all; the form may only post here, and the redirect after it only
+ * goes to the CLI's listener on this machine. */
+static const char page_csp[] = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' "
+                               "http://localhost:* http://127.0.0.1:*; frame-ancestors 'none'; "
+                               "base-uri 'none'";
+
+static int reply_page(req_t *r, int status, buf_t *html)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(html->len, html->data,
+                                                                MHD_RESPMEM_MUST_COPY);
+    buf_free(html);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", "text/html; charset=utf-8");
+    MHD_add_response_header(resp, "Content-Security-Policy", page_csp);
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    return reply_response(r, status, resp);
+}
+
+static void page_head(buf_t *b, const char *title)
+{
+    buf_append_str(b, "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+                      "<meta name=\"viewport\" content=\"width=device-width\"><title>");
+    html_escape(b, title);
+    buf_append_str(b, "</title><style>body{font:16px system-ui,sans-serif;max-width:28em;"
+                      "margin:4em auto;padding:0 1em}label{display:block;margin:.8em 0 .2em}"
+                      "input{font:inherit;width:100%;box-sizing:border-box;padding:.4em}"
+                      "button{font:inherit;margin-top:1.2em;padding:.4em 1.2em}"
+                      ".error{color:#a00}</style></head><body>");
+}
+
+/* The query (GET) or form (POST) parameters the login page carries through. */
+typedef struct {
+    char port[16], client_id[256], redirect_uri[1024];
+} login_params_t;
+
+static const char *query_arg(req_t *r, const char *key)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static void login_form(buf_t *b, const login_params_t *p, const char *error)
+{
+    page_head(b, "Sign in to scoped");
+    buf_append_str(b, "<h1>Sign in to scoped</h1>");
+    if (error) {
+        buf_append_str(b, "<p class=\"error\" id=\"error\">");
+        html_escape(b, error);
+        buf_append_str(b, "</p>");
+    }
+    buf_append_str(b, "<form method=\"post\" action=\"/bit-login\">"
+                      "<label for=\"username\">Username</label>"
+                      "<input id=\"username\" name=\"username\" autocomplete=\"username\" required>"
+                      "<label for=\"password\">Password</label>"
+                      "<input id=\"password\" name=\"password\" type=\"password\" "
+                      "autocomplete=\"current-password\" required>");
+    const char *names[] = {"port", "clientId", "redirectUri"};
+    const char *vals[] = {p->port, p->client_id, p->redirect_uri};
+    for (int i = 0; i < 3; i++) {
+        if (!vals[i][0])
+            continue;
+        buf_printf(b, "<input type=\"hidden\" name=\"%s\" value=\"", names[i]);
+        html_escape(b, vals[i]);
+        buf_append_str(b, "\">");
+    }
+    buf_append_str(b, "<button type=\"submit\" id=\"submit\">Sign in</button></form>"
+                      "<p>After signing in, your browser hands a new API token to the Bit CLI "
+                      "that opened this page.</p></body></html>");
+}
+
+static bool port_valid(const char *p)
+{
+    char *end;
+    long v = strtol(p, &end, 10);
+    return *p && !*end && v > 0 && v < 65536;
+}
+
+int handle_bit_login_page(req_t *r)
+{
+    login_params_t p = {0};
+    const char *v;
+    if ((v = query_arg(r, "port")))
+        snprintf(p.port, sizeof p.port, "%s", v);
+    if ((v = query_arg(r, "clientId")))
+        snprintf(p.client_id, sizeof p.client_id, "%s", v);
+    if ((v = query_arg(r, "redirectUri")))
+        snprintf(p.redirect_uri, sizeof p.redirect_uri, "%s", v);
+    buf_t b;
+    buf_init(&b);
+    const char *err = p.port[0] && !port_valid(p.port) ? "The link's port is not valid." : NULL;
+    login_form(&b, &p, err);
+    return reply_page(r, err ? 400 : 200, &b);
+}
+
+int handle_bit_login_done(req_t *r)
+{
+    buf_t b;
+    buf_init(&b);
+    page_head(&b, "Signed in");
+    buf_append_str(&b, "<h1 id=\"signed-in\">You are signed in</h1><p>The Bit CLI has its token. "
+                       "You can close this page and return to your terminal.</p></body></html>");
+    return reply_page(r, 200, &b);
+}
+
+/* Checks the rate limit, then the credentials; 0 with who filled, else r->err is set. */
+static int try_login(req_t *r, const char *user, const char *password, identity_t *who)
+{
+    int64_t now = (int64_t)time(NULL);
+    uint64_t wait = ratelimit_wait(r->app->login_failures, r->address, now);
+    if (wait) {
+        r->retry_after = wait;
+        return err_set(&r->err, ERR_RATE_LIMITED, "too many failed logins; try again in %llu s",
+                       (unsigned long long)wait);
+    }
+    int rc = user && password ? auth_login(app_index(r->app), user, password, who) : 1;
+    if (rc < 0)
+        return err_set(&r->err, ERR_INTERNAL, "index unavailable");
+    if (rc == 1) {
+        ratelimit_fail(r->app->login_failures, r->address, now);
+        auth_audit(app_index(r->app), NULL, r->address, "login.failed", NULL, user ? user : "");
+        return err_set(&r->err, ERR_LOGIN_FAILED, "wrong username or password");
+    }
+    return 0;
+}
+
+static int issue(req_t *r, const identity_t *who, const char *label, char text[TOKEN_TEXT_MAX])
+{
+    int64_t id;
+    store_t st = app_store(r->app);
+    err_t err;
+    err_init(&err);
+    if (accounts_token_create(&st, who, r->address, who->user, label, 0, text, &id, &err) != 0)
+        return err_set(&r->err, ERR_INTERNAL, "cannot create a token: %s", err.msg);
+    return 0;
+}
+
+int handle_api_login(req_t *r)
+{
+    json_t *body = req_json(r);
+    if (!body)
+        return reply_error(r, &r->err);
+    const char *user = json_string_value(json_object_get(body, "username"));
+    const char *password = json_string_value(json_object_get(body, "password"));
+    identity_t who;
+    char text[TOKEN_TEXT_MAX];
+    int rc = try_login(r, user, password, &who);
+    if (rc == 0)
+        rc = issue(r, &who, "login", text);
+    json_decref(body);
+    if (rc != 0)
+        return reply_error(r, &r->err);
+    r->who = who;
+    int out = reply_json(r, 200, json_pack("{s:s, s:s}", "token", text, "username", who.user));
+    sodium_memzero(text, sizeof text);
+    return out;
+}
+
+int handle_bit_login_post(req_t *r)
+{
+    const char *body = (const char *)r->body.data;
+    size_t len = r->body.len;
+    char user[NAME_MAX_LEN] = "", password[1100] = "";
+    login_params_t p = {0};
+    bool have_user = form_value(body, len, "username", user, sizeof user);
+    bool have_pass = form_value(body, len, "password", password, sizeof password);
+    form_value(body, len, "port", p.port, sizeof p.port);
+    form_value(body, len, "clientId", p.client_id, sizeof p.client_id);
+    form_value(body, len, "redirectUri", p.redirect_uri, sizeof p.redirect_uri);
+    identity_t who;
+    int rc = try_login(r, have_user ? user : NULL, have_pass ? password : NULL, &who);
+    sodium_memzero(password, sizeof password);
+    buf_t b;
+    buf_init(&b);
+    if (rc != 0) {
+        if (r->err.kind == ERR_INTERNAL)
+            return reply_error(r, &r->err);
+        login_form(&b, &p, r->err.msg);
+        return reply_page(r, err_http_status(r->err.kind), &b);
+    }
+    r->who = who;
+    if (!p.port[0]) {
+        /* signed in from a browser, not from the CLI: nothing to hand a token to */
+        return handle_bit_login_done(r);
+    }
+    if (!port_valid(p.port)) {
+        login_form(&b, &p, "The link's port is not valid.");
+        return reply_page(r, 400, &b);
+    }
+    char text[TOKEN_TEXT_MAX];
+    if (issue(r, &who, "bit login", text) != 0)
+        return reply_error(r, &r->err);
+    /* old CLIs answer the browser with a redirect to redirectUri and fail without one */
+    buf_t done;
+    buf_init(&done);
+    if (!p.redirect_uri[0]) {
+        const char *host = req_header(r, "host");
+        buf_printf(&done, "http://%s/bit-login/done", host ? host : "localhost");
+    } else {
+        buf_append_str(&done, p.redirect_uri);
+    }
+    buf_printf(&b, "http://localhost:%s/?token=", p.port);
+    url_encode(&b, text);
+    buf_append_str(&b, "&username=");
+    url_encode(&b, who.user);
+    buf_append_str(&b, "&clientId=");
+    url_encode(&b, p.client_id);
+    buf_append_str(&b, "&redirectUri=");
+    url_encode(&b, buf_cstr(&done));
+    buf_free(&done);
+    sodium_memzero(text, sizeof text);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        buf_free(&b);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Location", buf_cstr(&b));
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    sodium_memzero(b.data, b.len);
+    buf_free(&b);
+    return reply_response(r, 302, resp);
+}
