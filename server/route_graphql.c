@@ -25,6 +25,85 @@ static void gq_error(gq_t *g, const gql_field_t *f, const char *fmt, const char 
                                                (int)f->col));
 }
 
+/* ---- the schema: what may be asked, checked for the whole document before anything runs */
+
+typedef struct gq_type gq_type_t;
+typedef struct {
+    const char *name;
+    const gq_type_t *type;    /* NULL: a scalar */
+    const char *const *args; /* NULL-terminated */
+} gq_field_def_t;
+struct gq_type {
+    const char *name;
+    const gq_field_def_t *fields; /* terminated by a NULL name */
+};
+
+static const char *const no_args[] = {NULL};
+static const char *const ns_args[] = {"namespaces", NULL};
+static const char *const list_args[] = {"namespaces", "includeDeleted", NULL};
+static const char *const include_args[] = {"include", NULL};
+
+static const gq_type_t t_legacy_meta = {
+    "LegacyMeta", (const gq_field_def_t[]){{"id", NULL, no_args}, {"deprecated", NULL, no_args}, {0}}};
+static const gq_type_t t_component_id = {
+    "ComponentID", (const gq_field_def_t[]){{"scope", NULL, no_args},
+                                            {"version", NULL, no_args},
+                                            {"name", NULL, no_args},
+                                            {0}}};
+static const gq_type_t t_deprecation = {
+    "DeprecationInfo", (const gq_field_def_t[]){{"isDeprecate", NULL, no_args}, {0}}};
+static const gq_type_t t_aspect = {
+    "Aspect", (const gq_field_def_t[]){{"id", NULL, no_args}, {"config", NULL, no_args}, {0}}};
+static const gq_type_t t_component = {
+    "Component", (const gq_field_def_t[]){{"id", &t_component_id, no_args},
+                                          {"deprecation", &t_deprecation, no_args},
+                                          {"aspects", &t_aspect, include_args},
+                                          {0}}};
+static const gq_type_t t_scope = {
+    "Scope", (const gq_field_def_t[]){{"name", NULL, no_args},
+                                      {"_legacyList", &t_legacy_meta, ns_args},
+                                      {"components", &t_component, list_args},
+                                      {0}}};
+static const gq_type_t t_query = {"Query",
+                                  (const gq_field_def_t[]){{"scope", &t_scope, no_args}, {0}}};
+static const gq_type_t t_mutation = {"Mutation", (const gq_field_def_t[]){{0}}};
+
+static void gq_validate(gq_t *g, const gql_field_t *const *fields, size_t n, const gq_type_t *type)
+{
+    for (size_t i = 0; i < n; i++) {
+        const gql_field_t *f = fields[i];
+        if (!strcmp(f->name, "__typename")) {
+            if (f->has_selection)
+                gq_error(g, f, "Field \"%s\" must not have a selection since type \"%s\" has no "
+                         "subfields.", f->name, "String");
+            continue;
+        }
+        const gq_field_def_t *def = type->fields;
+        while (def->name && strcmp(def->name, f->name))
+            def++;
+        if (!def->name) {
+            gq_error(g, f, "Cannot query field \"%s\" on type \"%s\".", f->name, type->name);
+            continue;
+        }
+        for (size_t a = 0; a < f->nargs; a++) {
+            const char *const *known = def->args;
+            while (*known && strcmp(*known, f->args[a].name))
+                known++;
+            if (!*known)
+                gq_error(g, f, "Unknown argument \"%s\" on field \"%s\".", f->args[a].name,
+                         f->name);
+        }
+        if (def->type && !f->has_selection)
+            gq_error(g, f, "Field \"%s\" of type \"%s\" must have a selection of subfields.",
+                     f->name, def->type->name);
+        else if (!def->type && f->has_selection)
+            gq_error(g, f, "Field \"%s\" must not have a selection since type \"%s\" has no "
+                     "subfields.", f->name, "String");
+        else if (def->type)
+            gq_validate(g, (const gql_field_t *const *)f->fields, f->nfields, def->type);
+    }
+}
+
 static void unknown_field(gq_t *g, const gql_field_t *f, const char *type)
 {
     gq_error(g, f, "Cannot query field \"%s\" on type \"%s\".", f->name, type);
@@ -196,6 +275,13 @@ int handle_graphql(req_t *r)
         json_decref(body);
         json_decref(g.errors);
         return gq_reply_errors(r, json_pack("[{s:s}]", "message", err));
+    }
+    gq_validate(&g, (const gql_field_t *const *)op.fields, op.nfields,
+                op.kind == GQL_QUERY ? &t_query : &t_mutation);
+    if (json_array_size(g.errors)) {
+        gql_free(g.doc);
+        json_decref(body);
+        return gq_reply_errors(r, g.errors);
     }
     json_t *data = json_object();
     for (size_t i = 0; i < op.nfields; i++) {
