@@ -49,7 +49,7 @@ typedef enum { BODY_NONE, BODY_BUFFERED, BODY_STREAM } body_kind_t;
 typedef struct {
     const char *method;
     bool scoped;         /* under /<scope>/ */
-    const char *path;    /* the rest of the path */
+    const char *path;    /* the rest of the path; a trailing '*' matches any rest */
     body_kind_t body;
     bool write;          /* needs a role that may export */
     handler_fn handle;   /* runs when the body is complete */
@@ -101,6 +101,11 @@ int handle_api_login(req_t *r);
 int handle_bit_login_page(req_t *r);
 int handle_bit_login_post(req_t *r);
 int handle_bit_login_done(req_t *r);
+int handle_api_me(req_t *r);
+int handle_api_users(req_t *r);
+int handle_api_tokens(req_t *r);
+int handle_api_scopes(req_t *r);
+int handle_api_audit(req_t *r);
 int handle_metrics(req_t *r);
 
 int http_serve(app_t *app, const char *listen);

@@ -19,6 +19,18 @@ static const route_t routes[] = {
     {"GET", false, "/bit-login", BODY_NONE, false, handle_bit_login_page},
     {"POST", false, "/bit-login", BODY_BUFFERED, false, handle_bit_login_post},
     {"GET", false, "/bit-login/done", BODY_NONE, false, handle_bit_login_done},
+    {"GET", false, "/api/v1/me", BODY_NONE, false, handle_api_me},
+    {"GET", false, "/api/v1/users", BODY_NONE, false, handle_api_users},
+    {"POST", false, "/api/v1/users", BODY_BUFFERED, false, handle_api_users},
+    {"GET", false, "/api/v1/tokens", BODY_NONE, false, handle_api_tokens},
+    {"POST", false, "/api/v1/tokens", BODY_BUFFERED, false, handle_api_tokens},
+    {"DELETE", false, "/api/v1/tokens/*", BODY_NONE, false, handle_api_tokens},
+    {"GET", false, "/api/v1/scopes", BODY_NONE, false, handle_api_scopes},
+    {"POST", false, "/api/v1/scopes", BODY_BUFFERED, false, handle_api_scopes},
+    {"GET", false, "/api/v1/scopes/*", BODY_NONE, false, handle_api_scopes},
+    {"POST", false, "/api/v1/scopes/*", BODY_BUFFERED, false, handle_api_scopes},
+    {"DELETE", false, "/api/v1/scopes/*", BODY_NONE, false, handle_api_scopes},
+    {"GET", false, "/api/v1/audit", BODY_NONE, false, handle_api_audit},
     {"POST", true, "graphql", BODY_BUFFERED, false, handle_graphql},
     {"POST", true, "api/scope/put", BODY_STREAM, true, handle_put},
     {"POST", true, "api/scope/fetch", BODY_BUFFERED, false, handle_fetch},
@@ -39,6 +51,14 @@ static void normalize_path(const char *url, char *out, size_t outlen)
     out[o] = 0;
 }
 
+static bool path_matches(const char *path, const char *pattern)
+{
+    size_t n = strlen(pattern);
+    if (n && pattern[n - 1] == '*')
+        return strncmp(path, pattern, n - 1) == 0 && path[n - 1];
+    return strcmp(path, pattern) == 0;
+}
+
 /* Finds the route; *scope gets the scope segment of scoped routes. 404 or 405 when none. */
 static int match_route(req_t *r, char *scope, size_t scopelen, const route_t **out)
 {
@@ -54,7 +74,7 @@ static int match_route(req_t *r, char *scope, size_t scopelen, const route_t **o
     }
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         const route_t *rt = &routes[i];
-        bool hit = rt->scoped ? rest && !strcmp(rest, rt->path) : !strcmp(r->path, rt->path);
+        bool hit = rt->scoped ? rest && !strcmp(rest, rt->path) : path_matches(r->path, rt->path);
         if (!hit)
             continue;
         path_known = true;

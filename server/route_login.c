@@ -47,7 +47,8 @@ static void page_head(buf_t *b, const char *title)
 
 /* The query (GET) or form (POST) parameters the login page carries through. */
 typedef struct {
-    char port[16], client_id[256], redirect_uri[1024];
+    char port[16], client_id[256], redirect_uri[1024], device[128];
+    char user[NAME_MAX_LEN]; /* kept when a wrong password sends the form back */
 } login_params_t;
 
 static const char *query_arg(req_t *r, const char *key)
@@ -66,13 +67,16 @@ static void login_form(buf_t *b, const login_params_t *p, const char *error)
     }
     buf_append_str(b, "<form method=\"post\" action=\"/bit-login\">"
                       "<label for=\"username\">Username</label>"
-                      "<input id=\"username\" name=\"username\" autocomplete=\"username\" required>"
+                      "<input id=\"username\" name=\"username\" autocomplete=\"username\" "
+                      "required value=\"");
+    html_escape(b, p->user);
+    buf_append_str(b, "\">"
                       "<label for=\"password\">Password</label>"
                       "<input id=\"password\" name=\"password\" type=\"password\" "
                       "autocomplete=\"current-password\" required>");
-    const char *names[] = {"port", "clientId", "redirectUri"};
-    const char *vals[] = {p->port, p->client_id, p->redirect_uri};
-    for (int i = 0; i < 3; i++) {
+    const char *names[] = {"port", "clientId", "redirectUri", "deviceName"};
+    const char *vals[] = {p->port, p->client_id, p->redirect_uri, p->device};
+    for (int i = 0; i < 4; i++) {
         if (!vals[i][0])
             continue;
         buf_printf(b, "<input type=\"hidden\" name=\"%s\" value=\"", names[i]);
@@ -101,6 +105,8 @@ int handle_bit_login_page(req_t *r)
         snprintf(p.client_id, sizeof p.client_id, "%s", v);
     if ((v = query_arg(r, "redirectUri")))
         snprintf(p.redirect_uri, sizeof p.redirect_uri, "%s", v);
+    if ((v = query_arg(r, "deviceName")))
+        snprintf(p.device, sizeof p.device, "%s", v);
     buf_t b;
     buf_init(&b);
     const char *err = p.port[0] && !port_valid(p.port) ? "The link's port is not valid." : NULL;
@@ -175,15 +181,16 @@ int handle_bit_login_post(req_t *r)
 {
     const char *body = (const char *)r->body.data;
     size_t len = r->body.len;
-    char user[NAME_MAX_LEN] = "", password[1100] = "";
+    char password[1100] = "";
     login_params_t p = {0};
-    bool have_user = form_value(body, len, "username", user, sizeof user);
+    bool have_user = form_value(body, len, "username", p.user, sizeof p.user);
     bool have_pass = form_value(body, len, "password", password, sizeof password);
     form_value(body, len, "port", p.port, sizeof p.port);
     form_value(body, len, "clientId", p.client_id, sizeof p.client_id);
     form_value(body, len, "redirectUri", p.redirect_uri, sizeof p.redirect_uri);
+    form_value(body, len, "deviceName", p.device, sizeof p.device);
     identity_t who;
-    int rc = try_login(r, have_user ? user : NULL, have_pass ? password : NULL, &who);
+    int rc = try_login(r, have_user ? p.user : NULL, have_pass ? password : NULL, &who);
     sodium_memzero(password, sizeof password);
     buf_t b;
     buf_init(&b);
@@ -202,8 +209,9 @@ int handle_bit_login_post(req_t *r)
         login_form(&b, &p, "The link's port is not valid.");
         return reply_page(r, 400, &b);
     }
-    char text[TOKEN_TEXT_MAX];
-    if (issue(r, &who, "bit login", text) != 0)
+    char text[TOKEN_TEXT_MAX], label[200];
+    snprintf(label, sizeof label, "bit login%s%s", p.device[0] ? " on " : "", p.device);
+    if (issue(r, &who, label, text) != 0)
         return reply_error(r, &r->err);
     /* old CLIs answer the browser with a redirect to redirectUri and fail without one */
     buf_t done;

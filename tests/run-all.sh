@@ -6,7 +6,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 bin="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 unit_dir="$2"
 export SCOPED_BIN="$bin"
-export SCOPED_SHARED="${SCOPED_SHARED:-$(cd "$here/../.." && pwd)/shared}"
+export SCOPED_CAPTURES="${SCOPED_CAPTURES:-$here/captures}"
 
 failed=()
 run() {
@@ -19,12 +19,13 @@ run() {
 run unit "$here/unit/run.sh" "$unit_dir"
 run http python3 "$here/http/run.py"
 run cli "$here/cli/run.sh"
+run login bash "$here/browser/login.sh"
 
 echo
 if [ ${#failed[@]} -eq 0 ]; then
-  echo "suites: 3 passed, 0 failed"
+  echo "suites: 4 passed, 0 failed"
   exit 0
 fi
 echo "failed suites: ${failed[*]}"
-echo "suites: $((3 - ${#failed[@]})) passed, ${#failed[@]} failed"
+echo "suites: $((4 - ${#failed[@]})) passed, ${#failed[@]} failed"
 exit 1

@@ -1,5 +1,5 @@
 """The frame of the HTTP tests: where things are, how a case is registered, how it fails,
-and the captured traffic of the real Bit CLI (shared/realclient/captures).
+and the captured traffic of the real Bit CLI (tests/captures).
 
 A case is a plain function registered with @case; run.py runs them. It fails by raising
 Failure (check, eq and the helpers of the other modules do) or any other exception.
@@ -10,8 +10,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 SCOPED_BIN = Path(os.environ.get("SCOPED_BIN") or REPO / "build" / "scoped")
-SHARED = Path(os.environ.get("SCOPED_SHARED") or REPO.parent / "shared")
-CAPTURES = SHARED / "realclient" / "captures"
+CAPTURES = Path(os.environ.get("SCOPED_CAPTURES") or REPO / "tests" / "captures")
 TOOLS = REPO / "tests" / "tools"
 
 SCOPE = "myorg.myscope"          # the scope every capture was exported to
@@ -48,7 +47,7 @@ def case(title):
 
 def capture_dir(name):
     d = CAPTURES / name
-    check(d.is_dir(), f"capture {d} is missing (set SCOPED_SHARED to the shared/ directory)")
+    check(d.is_dir(), f"capture {d} is missing (tests/captures, or SCOPED_CAPTURES)")
     return d
 
 

@@ -4,7 +4,7 @@ daemons started here on free loopback ports with fresh data directories.
 
 usage: tests/http/run.py [SUBSTRING...]    only the cases whose "module: title" contains a SUBSTRING
 env:   SCOPED_BIN     the binary (default build/scoped of this repository)
-       SCOPED_SHARED  the shared/ directory with the captures (default ../shared of the repository)
+       SCOPED_CAPTURES  the captured real-client traffic (default tests/captures)
        SCOPED_TEST_TMPDIR  where the scratch directory goes (default /dev/shm when it has room:
                       deleting the daemons' data directories is slow on some disks)
        KEEP=1         keep the scratch directory (daemon logs and data) and print its path

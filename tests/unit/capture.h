@@ -1,4 +1,4 @@
-/* Reading captured bodies from shared/realclient/captures for unit tests. */
+/* Reading captured bodies (tests/captures) for unit tests. */
 #ifndef SCOPED_CAPTURE_H
 #define SCOPED_CAPTURE_H
 
@@ -11,7 +11,7 @@
 static inline bool capture_load(const char *rel, buf_t *out)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/realclient/captures/%s", unit_shared_dir(), rel);
+    snprintf(path, sizeof path, "%s/%s", unit_captures_dir(), rel);
     FILE *f = fopen(path, "rb");
     if (!f) {
         fprintf(stderr, "missing capture %s\n", path);

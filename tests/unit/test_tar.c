@@ -235,7 +235,7 @@ static bool ends_with(const char *s, const char *suffix)
 static size_t check_captures(const char *suffix, bool upload)
 {
     char dir[1024], path[2048];
-    snprintf(dir, sizeof dir, "%s/realclient/captures", unit_shared_dir());
+    snprintf(dir, sizeof dir, "%s", unit_captures_dir());
     DIR *runs = opendir(dir);
     if (!runs)
         return 0;
@@ -265,7 +265,7 @@ static size_t check_captures(const char *suffix, bool upload)
 static void load_capture(const char *rel, buf_t *out)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/realclient/captures/%s", unit_shared_dir(), rel);
+    snprintf(path, sizeof path, "%s/%s", unit_captures_dir(), rel);
     buf_init(out);
     CHECK(read_file(path, out));
 }

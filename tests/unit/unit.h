@@ -20,11 +20,11 @@ static int unit_passed, unit_failed;
 
 #define CHECK_STR(a, b) CHECK((a) != NULL && strcmp((a), (b)) == 0)
 
-/* The path of the shared captures, from SCOPED_SHARED (default ../shared). */
-static inline const char *unit_shared_dir(void)
+/* Captured real-client traffic: tests/captures, or SCOPED_CAPTURES. */
+static inline const char *unit_captures_dir(void)
 {
-    const char *d = getenv("SCOPED_SHARED");
-    return d && *d ? d : "../shared";
+    const char *d = getenv("SCOPED_CAPTURES");
+    return d && *d ? d : "tests/captures";
 }
 
 #define UNIT_MAIN(name, body)                                                                      \
