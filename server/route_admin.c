@@ -69,10 +69,9 @@ int handle_api_users(req_t *r)
     bool admin = json_is_true(json_object_get(body, "admin"));
     int rc = name ? accounts_user_add(&st, &r->who, r->address, name, password, admin, &r->err)
                   : err_set(&r->err, ERR_BAD_REQUEST, "a user needs a \"username\"");
+    json_t *reply = rc == 0 ? json_pack("{s:s, s:b}", "username", name, "admin", (int)admin) : NULL;
     json_decref(body);
-    if (rc != 0)
-        return reply_error(r, &r->err);
-    return reply_json(r, 201, json_pack("{s:s, s:b}", "username", name, "admin", (int)admin));
+    return rc == 0 ? reply_json(r, 201, reply) : reply_error(r, &r->err);
 }
 
 static int token_json(void *ctx, const token_row_t *t)

@@ -128,6 +128,7 @@ class Daemon:
                 raise Failure(f"scoped exited {rc} on SIGTERM; log:\n{self.log_tail()}")
         finally:
             self._reap()
+            self.proc = None   # stopped: a second stop (the case's cleanup) is a no-op
 
     def log_tail(self, lines=15):
         try:
