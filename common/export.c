@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "blob.h"
+#include "history.h"
 #include "log.h"
 #include "model.h"
 #include "refset.h"
@@ -831,6 +832,15 @@ static int index_version(plan_t *p, pobj_t *o)
         rc = index_version_ref_put(ix, s, o->ref, VREF_PARENT, o->vi.parents[i]);
     for (size_t i = 0; rc == 0 && i < o->vi.nartifacts; i++)
         rc = index_version_ref_put(ix, s, o->ref, VREF_ARTIFACT, o->vi.artifacts[i]);
+    for (size_t i = 0; rc == 0 && i < o->vi.nsquashed; i++)
+        rc = index_version_ref_put(ix, s, o->ref, VREF_SQUASHED, o->vi.squashed[i]);
+    if (rc == 0 && o->vi.unrelated)
+        rc = index_version_ref_put(ix, s, o->ref, VREF_UNRELATED, o->vi.unrelated);
+    if (rc == 0 && o->vi.depgraph)
+        rc = index_version_ref_put(ix, s, o->ref, VREF_DEPGRAPH,
+                                   is_ref40(o->vi.depgraph, strlen(o->vi.depgraph))
+                                       ? o->vi.depgraph
+                                       : "0000000000000000000000000000000000000000");
     for (size_t i = 0; rc == 0 && i < o->vi.ndeps; i++)
         rc = index_version_dep_put(ix, s, o->ref, o->vi.deps[i].scope, o->vi.deps[i].name,
                                    o->vi.deps[i].version);
@@ -867,6 +877,19 @@ static int plan_write(plan_t *p, const char *client_id, err_t *err)
                 rc = index_tag_put(ix, s, m->ci.name, tag, json_string_value(r));
         }
     }
+    /* every changed component's VersionHistory, from the rows just written */
+    blob_batch_t batch;
+    blob_batch_init(&batch, p->st->bs);
+    for (size_t c = 0; rc == 0 && c < p->ncomps; c++) {
+        cmerge_t *m = &p->comps[c];
+        if (!m->changed)
+            continue;
+        json_t *versions = m->result ? json_object_get(m->result, "versions") : m->ci.versions;
+        rc = history_store(p->st, p->scope, m->ci.name, m->row.head[0] ? m->row.head : NULL,
+                           versions, &batch, err);
+    }
+    if (rc == 0 && blob_batch_sync(&batch) != 0)
+        rc = -1;
     char *result = rc == 0 ? json_dumps(p->ids, JSON_COMPACT) : NULL;
     if (rc == 0)
         rc = result ? index_pending_persisted(ix, s, client_id, result, (int64_t)time(NULL)) : -1;

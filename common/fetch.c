@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "history.h"
 #include "model.h"
 
 void fetch_list_init(fetch_list_t *l)
@@ -74,6 +75,9 @@ int fetch_parse_request(json_t *body, bool modern, uint64_t max_ids, json_t **id
     }
     opts->include_artifacts = opt_bool(fo, "includeArtifacts", false);
     opts->ignore_missing_head = opt_bool(fo, "ignoreMissingHead", false);
+    opts->include_version_history = modern && opt_bool(fo, "includeVersionHistory", false);
+    opts->only_if_built = opt_bool(fo, "onlyIfBuilt", false);
+    opts->prefer_dependency_graph = opt_bool(fo, "preferDependencyGraph", false);
     return 0;
 }
 
@@ -221,6 +225,12 @@ static int add_dep_cb(void *ctx, const char *dscope, const char *dname, const ch
     if (index_component_get(c->st->ix, c->scope->id, dname, &row) != 0 ||
         resolve(c, &row, dversion, vref) != 0)
         return 0;
+    if (c->o->only_if_built) {
+        char status[32];
+        if (index_version_build_status(c->st->ix, c->scope->id, vref, status, sizeof status) == 0 &&
+            status[0] && strcmp(status, "succeed") && strcmp(status, "skipped"))
+            return 0;
+    }
     add_component_version(c, &row, vref, false, NULL);
     return 0;
 }
@@ -229,6 +239,11 @@ static void add_component_version(fetch_ctx_t *c, const component_row_t *row, co
                                   bool history, const char *stop)
 {
     add_object(c, row->ref);
+    if (c->o->include_version_history) {
+        char vh[REF_HEX];
+        history_ref(c->scope->name, row->name, vh);
+        add_object(c, vh);
+    }
     if (history) {
         /* legacy components have no parents: their history is every tag */
         if (!c->o->return_nothing_if_current)
@@ -237,6 +252,21 @@ static void add_component_version(fetch_ctx_t *c, const component_row_t *row, co
     } else {
         add_version(c, vref);
     }
+}
+
+static int found_cb(void *ctx, const char *ref)
+{
+    (void)ref;
+    *(bool *)ctx = true;
+    return 1;
+}
+
+/* A Version with its dependency graph lets the client resolve dependencies itself. */
+static bool has_depgraph(fetch_ctx_t *c, const char *vref)
+{
+    bool found = false;
+    index_version_ref_each(c->st->ix, c->scope->id, vref, VREF_DEPGRAPH, found_cb, &found);
+    return found;
 }
 
 static void collect_component(fetch_ctx_t *c, const char *idstr)
@@ -258,11 +288,13 @@ static void collect_component(fetch_ctx_t *c, const char *idstr)
         if (id.version[0] && strcmp(id.version, vref) == 0)
             return;
         stop = id.version[0] ? id.version : NULL;
+    } else if (!id.version[0] && !row.head[0] && c->o->ignore_missing_head && c->o->modern) {
+        return; /* a lane-only component: no head on main */
     } else if (resolve(c, &row, id.version, vref) != 0) {
         return;
     }
     add_component_version(c, &row, vref, c->o->with_history, stop);
-    if (c->o->with_deps)
+    if (c->o->with_deps && !(c->o->prefer_dependency_graph && has_depgraph(c, vref)))
         index_version_dep_each(c->st->ix, c->scope->id, vref, add_dep_cb, c);
 }
 

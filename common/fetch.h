@@ -18,6 +18,9 @@ typedef struct {
     bool with_history;
     bool include_artifacts;
     bool ignore_missing_head;
+    bool include_version_history; /* modern clients only */
+    bool only_if_built;           /* dependencies whose build did not succeed are left out */
+    bool prefer_dependency_graph; /* no dependencies for Versions that carry their graph */
     bool return_nothing_if_current;
 } fetch_opts_t;
 

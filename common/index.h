@@ -82,8 +82,20 @@ typedef struct {
 } version_meta_t;
 
 int index_version_put(index_t *ix, int64_t scope, const char *ref, const version_meta_t *m);
+/* "" when the Version has none */
+int index_version_build_status(index_t *ix, int64_t scope, const char *ref, char *out, size_t len);
 
-enum { VREF_SOURCE = 0, VREF_PARENT = 1, VREF_ARTIFACT = 2 };
+/* What a Version refers to: Sources it needs, parent Versions, builder artifacts, and (not
+ * followed by fetches) the head of an unrelated history, squashed parents, and whether it
+ * carries a dependency graph. */
+enum {
+    VREF_SOURCE = 0,
+    VREF_PARENT = 1,
+    VREF_ARTIFACT = 2,
+    VREF_UNRELATED = 3,
+    VREF_SQUASHED = 4,
+    VREF_DEPGRAPH = 5,
+};
 int index_version_ref_put(index_t *ix, int64_t scope, const char *version, int kind,
                           const char *ref);
 int index_version_ref_each(index_t *ix, int64_t scope, const char *version, int kind,
