@@ -180,6 +180,12 @@ int index_member_delete(index_t *ix, int64_t scope, int64_t user);
 int index_member_each(index_t *ix, int64_t scope,
                       int (*fn)(void *ctx, const char *user, const char *role), void *ctx);
 
+int index_lane_put(index_t *ix, int64_t scope, const char *name, const char *ref, int64_t now);
+int index_lane_get(index_t *ix, int64_t scope, const char *name, char ref[REF_HEX]);
+int index_lane_each(index_t *ix, int64_t scope,
+                    int (*fn)(void *ctx, const char *name, const char *ref), void *ctx);
+int index_lane_delete(index_t *ix, int64_t scope, const char *name);
+
 typedef struct {
     int64_t at;
     const char *actor, *address, *action, *scope, *detail;
