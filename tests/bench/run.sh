@@ -12,7 +12,7 @@ mkdir -p "$out"
 command -v wrk >/dev/null || { echo "bench: installing wrk"; ${SUDO:-} apt-get install -y -qq wrk; }
 
 eval "$(SCOPE=myorg.myscope "$here/serve-ref.sh" | sed 's/^REF_/A_/')"
-D="$(mktemp -d -t scoped-bench.XXXXXX)"
+D="$(mktemp -d -t scopedbench.XXXXXX)"
 cleanup() { kill "$A_PID" "${B_PID:-}" 2>/dev/null || true; rm -rf "$A_DIR" "$D"; }
 trap cleanup EXIT
 "$bin" --data "$D/data" scope create myorg.myscope
