@@ -29,6 +29,9 @@ static const char stylesheet[] =
     "th,td{text-align:left;padding:.35em .6em;border-bottom:1px solid #eceef2;vertical-align:top}"
     "th{font-weight:600;color:#4b5468;font-size:.9em}"
     "tr.chosen td{background:#f0f5fc}"
+    "table.components{table-layout:fixed}table.components th:nth-child(1){width:46%}"
+    "table.components th:nth-child(2){width:14%}table.components th:nth-child(3){width:22%}"
+    "td{overflow-wrap:anywhere}"
     "pre,code{font:13px/1.45 ui-monospace,Menlo,Consolas,monospace}"
     "pre{background:#f5f6f8;border:1px solid #e3e6ec;border-radius:4px;padding:.8em;"
     "overflow:auto;white-space:pre}"
@@ -43,7 +46,7 @@ static const char stylesheet[] =
     "button{font:inherit;padding:.35em 1em;cursor:pointer}"
     "form.inline{display:inline;margin:0}"
     ".row{display:flex;gap:.6em;align-items:end;flex-wrap:wrap;margin:.8em 0}"
-    ".row label{margin:0}.grow{flex:1}";
+    ".row label{margin:0}.grow{flex:1}.grow input{width:100%}";
 
 static char csp_pages[512], csp_login[640];
 static pthread_once_t csp_once = PTHREAD_ONCE_INIT;

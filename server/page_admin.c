@@ -97,7 +97,10 @@ typedef struct {
 static void role_select(page_t *p, const char *id, const char *current)
 {
     static const char *const roles[] = {"viewer", "developer", "admin"};
-    buf_printf(&p->b, "<select name=\"role\" id=\"%s\" aria-label=\"role\">", id);
+    buf_append_str(&p->b, "<select name=\"role\" aria-label=\"role\"");
+    if (id)
+        buf_printf(&p->b, " id=\"%s\"", id);
+    buf_append_str(&p->b, ">");
     for (int i = 0; i < 3; i++)
         buf_printf(&p->b, "<option%s>%s</option>",
                    current && !strcmp(current, roles[i]) ? " selected" : "", roles[i]);
@@ -126,7 +129,7 @@ static int member_row(void *ctx, const char *user, const char *role)
     buf_append_str(&p->b, "<input type=\"hidden\" name=\"user\" value=\"");
     page_text(p, user);
     buf_append_str(&p->b, "\">");
-    role_select(p, "role-change", role);
+    role_select(p, NULL, role);
     buf_append_str(&p->b, " <button type=\"submit\">Change</button></form></td><td>");
     members_action(p, m->scope);
     buf_append_str(&p->b, "<input type=\"hidden\" name=\"user\" value=\"");
