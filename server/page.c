@@ -128,7 +128,7 @@ void page_head(page_t *p, const char *title)
         buf_append_str(&p->b, "<form method=\"post\" action=\"/logout\">");
         page_csrf_field(p);
         buf_append_str(&p->b, "<button type=\"submit\" id=\"sign-out\">Sign out</button></form>");
-    } else {
+    } else if (strncmp(p->r->path, "/bit-login", 10) != 0) {
         buf_append_str(&p->b, "<a id=\"sign-in\" href=\"/bit-login?next=");
         url_encode(&p->b, p->r->path);
         buf_append_str(&p->b, "\">Sign in</a>");

@@ -225,7 +225,6 @@ typedef struct {
     page_t *p;
     const char *ref; /* the chosen version */
     bool found;
-    const char *shown_as; /* how the chosen version is named in links */
 } versions_t;
 
 static void version_href(buf_t *b, const char *v, const char *file)
@@ -488,7 +487,7 @@ static int component_page(page_t *p, const scope_row_t *s, const char *name)
     page_text(p, full);
     buf_append_str(b, "</pre><h2>Versions</h2><table id=\"versions\"><tr><th>Version</th>"
                       "<th>Message</th><th>Author</th><th>Date</th></tr>");
-    versions_t vs = {p, ref, false, v};
+    versions_t vs = {p, ref, false};
     if (index_version_each_of(st.ix, s->id, c.name, version_row, &vs) != 0)
         return internal_error(p, "cannot list versions");
     buf_append_str(b, "</table>");
