@@ -174,7 +174,8 @@ static const char *const sql_text[Q__COUNT] = {
                          " AND v.ref = coalesce(c.head, (SELECT t.version FROM tags t"
                          " WHERE t.scope_id = c.scope_id AND t.component = c.name"
                          " AND t.tag = c.latest))"
-                         " WHERE c.scope_id = ?1 AND (?2 IS NULL OR instr(lower(c.name), lower(?2)) > 0)"
+                         " WHERE c.scope_id = ?1"
+                         " AND (?2 IS NULL OR instr(lower(c.name), lower(?2)) > 0)"
                          " ORDER BY rtrim(c.name, replace(c.name, '/', '')), c.name",
     [Q_VERSION_EACH_OF] = "SELECT v.ref, (SELECT group_concat(t.tag, ' ') FROM tags t"
                           " WHERE t.scope_id = v.scope_id AND t.component = v.component"

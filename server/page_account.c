@@ -60,8 +60,8 @@ static int tokens_page(page_t *p, int status, const char *new_token, const char 
         buf_append_str(b, "<div class=\"notice\"><p>Your new token. Copy it now: it is shown only "
                           "this once.</p><pre id=\"new-token\">");
         page_text(p, new_token);
-        buf_append_str(b, "</pre><p>Use it with <code>bit config set user.token &lt;token&gt;</code>"
-                          " or <code>--token</code>.</p></div>");
+        buf_append_str(b, "</pre><p>Use it with <code>bit config set user.token "
+                          "&lt;token&gt;</code> or <code>--token</code>.</p></div>");
     }
     if (error) {
         buf_append_str(b, "<p class=\"error\" id=\"error\">");

@@ -262,7 +262,8 @@ static int version_row(void *ctx, const version_row_t *v)
     buf_append_str(b, "</td><td>");
     page_text(vs->p, v->username[0] ? v->username : "");
     if (v->email[0]) {
-        buf_append_str(b, v->username[0] ? " <span class=\"muted\">&lt;" : "<span class=\"muted\">&lt;");
+        buf_append_str(b, v->username[0] ? " <span class=\"muted\">&lt;"
+                                         : "<span class=\"muted\">&lt;");
         page_text(vs->p, v->email);
         buf_append_str(b, "&gt;</span>");
     }
@@ -463,7 +464,7 @@ static int component_page(page_t *p, const scope_row_t *s, const char *name)
         v = c.latest;
     char ref[REF_HEX] = "";
     if (is_ref40(v, strlen(v)))
-        snprintf(ref, sizeof ref, "%s", v);
+        memcpy(ref, v, REF_HEX); /* 40 hex and the NUL */
     else if (index_tag_get(st.ix, s->id, c.name, v, ref) < 0)
         return internal_error(p, "cannot read tags");
 
