@@ -9,7 +9,7 @@
 
 #include "buf.h"
 
-typedef enum { K_BYTES, K_COUNT, K_SECONDS, K_STRING } kind_t;
+typedef enum { K_BYTES, K_COUNT, K_SECONDS, K_STRING, K_BOOL } kind_t;
 
 static const struct {
     const char *key;
@@ -20,6 +20,7 @@ static const struct {
     {"listen", K_STRING, offsetof(config_t, listen), sizeof(((config_t *)0)->listen)},
     {"data_dir", K_STRING, offsetof(config_t, data_dir), sizeof(((config_t *)0)->data_dir)},
     {"log_level", K_STRING, offsetof(config_t, log_level), sizeof(((config_t *)0)->log_level)},
+    {"cookie_secure", K_BOOL, offsetof(config_t, cookie_secure), 0},
 #define LIM(k, kind, f) {k, kind, offsetof(config_t, lim) + offsetof(limits_t, f), 0}
     LIM("max_header_bytes", K_BYTES, max_header_bytes),
     LIM("max_json_body", K_BYTES, max_json_body),
@@ -37,6 +38,7 @@ static const struct {
     LIM("pending_expiry", K_SECONDS, pending_expiry_s),
     LIM("login_failures", K_COUNT, login_failures),
     LIM("login_window", K_SECONDS, login_window_s),
+    LIM("session_lifetime", K_SECONDS, session_lifetime_s),
 #undef LIM
 };
 
@@ -143,6 +145,16 @@ int config_parse(config_t *c, const char *text, size_t len, const char *name, ch
                 return -1;
             }
             memcpy(field, v, strlen(v) + 1);
+            continue;
+        }
+        if (keys[i].kind == K_BOOL) {
+            bool yes = !strcmp(v, "yes") || !strcmp(v, "true");
+            if (!yes && strcmp(v, "no") && strcmp(v, "false")) {
+                snprintf(err, errlen, "%s:%zu: bad value \"%s\" for %s (yes or no)", name, lineno,
+                         v, k);
+                return -1;
+            }
+            memcpy(field, &yes, sizeof yes);
             continue;
         }
         uint64_t n;

@@ -3,6 +3,7 @@
 #ifndef SCOPED_CONFIG_H
 #define SCOPED_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "limit.h"
@@ -11,6 +12,7 @@ typedef struct {
     char listen[256];    /* ADDR:PORT */
     char data_dir[4096];
     char log_level[16];
+    bool cookie_secure;  /* session cookies carry Secure: set when TLS is in front */
     limits_t lim;
 } config_t;
 

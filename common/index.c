@@ -72,6 +72,15 @@ enum {
     Q_LANE_GET,
     Q_LANE_EACH,
     Q_LANE_DELETE,
+    Q_SESSION_CREATE,
+    Q_SESSION_LOOKUP,
+    Q_SESSION_DELETE,
+    Q_SESSION_EXPIRE,
+    Q_SCOPE_SUMMARY,
+    Q_COMPONENT_LIST,
+    Q_VERSION_EACH_OF,
+    Q_VERSION_GET,
+    Q_DEPENDENT_EACH,
     Q__COUNT
 };
 
@@ -163,6 +172,37 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_LANE_DELETE] = "DELETE FROM lanes WHERE scope_id = ?1 AND name = ?2",
     [Q_AUDIT_EACH] = "SELECT at, actor, address, action, scope, detail FROM audit"
                      " ORDER BY id DESC LIMIT ?1",
+    [Q_SESSION_CREATE] = "INSERT INTO sessions(user_id, hash, created_at, expires_at)"
+                         " VALUES (?1,?2,?3,?4)",
+    [Q_SESSION_LOOKUP] = "SELECT user_id, expires_at FROM sessions WHERE hash = ?1",
+    [Q_SESSION_DELETE] = "DELETE FROM sessions WHERE hash = ?1",
+    [Q_SESSION_EXPIRE] = "DELETE FROM sessions WHERE expires_at <= ?1",
+    [Q_SCOPE_SUMMARY] = "SELECT count(*), coalesce(max(updated_at), 0) FROM components"
+                        " WHERE scope_id = ?1",
+    /* the latest version is the head, or for legacy components the version of the latest tag */
+    [Q_COMPONENT_LIST] = "SELECT c.name, c.ref, c.head, c.latest, c.deprecated, c.removed,"
+                         " c.created_at, c.updated_at, v.username, v.email, v.date"
+                         " FROM components c LEFT JOIN versions v ON v.scope_id = c.scope_id"
+                         " AND v.ref = coalesce(c.head, (SELECT t.version FROM tags t"
+                         " WHERE t.scope_id = c.scope_id AND t.component = c.name"
+                         " AND t.tag = c.latest))"
+                         " WHERE c.scope_id = ?1"
+                         " AND (?2 IS NULL OR instr(lower(c.name), lower(?2)) > 0)"
+                         " ORDER BY rtrim(c.name, replace(c.name, '/', '')), c.name",
+    [Q_VERSION_EACH_OF] = "SELECT v.ref, (SELECT group_concat(t.tag, ' ') FROM tags t"
+                          " WHERE t.scope_id = v.scope_id AND t.component = v.component"
+                          " AND t.version = v.ref), v.message, v.username, v.email, v.date"
+                          " FROM versions v WHERE v.scope_id = ?1 AND v.component = ?2"
+                          " ORDER BY CAST(v.date AS INTEGER) DESC, v.ref",
+    [Q_VERSION_GET] = "SELECT v.ref, (SELECT group_concat(t.tag, ' ') FROM tags t"
+                      " WHERE t.scope_id = v.scope_id AND t.component = v.component"
+                      " AND t.version = v.ref), v.message, v.username, v.email, v.date"
+                      " FROM versions v WHERE v.scope_id = ?1 AND v.ref = ?2",
+    [Q_DEPENDENT_EACH] = "SELECT v.component, group_concat(DISTINCT d.dep_version)"
+                         " FROM version_deps d JOIN versions v ON v.scope_id = d.scope_id"
+                         " AND v.ref = d.version WHERE d.scope_id = ?1 AND d.dep_scope = ?2"
+                         " AND d.dep_name = ?3 AND v.component IS NOT NULL"
+                         " GROUP BY v.component ORDER BY v.component",
 };
 
 struct index {
@@ -989,6 +1029,24 @@ int index_lane_get(index_t *ix, int64_t scope, const char *name, char ref[REF_HE
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         copy_col(st, 0, ref, REF_HEX);
+/* ---- browser sessions */
+
+int index_session_create(index_t *ix, int64_t user_id, const char *hash, int64_t now,
+                         int64_t expires_at)
+{
+    return run(ix, prep_bind(ix, Q_SESSION_CREATE, "itii", user_id, hash, now, expires_at));
+}
+
+int index_session_lookup(index_t *ix, const char *hash, int64_t *user_id, int64_t *expires_at)
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_SESSION_LOOKUP, "t", hash);
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *user_id = sqlite3_column_int64(st, 0);
+        *expires_at = sqlite3_column_int64(st, 1);
+    }
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
@@ -1023,4 +1081,110 @@ int index_lane_delete(index_t *ix, int64_t scope, const char *name)
 {
     int rc = run(ix, prep_bind(ix, Q_LANE_DELETE, "it", scope, name));
     return rc == 0 && sqlite3_changes(ix->db) == 0 ? 1 : rc;
+int index_session_delete(index_t *ix, const char *hash)
+{
+    return run(ix, prep_bind(ix, Q_SESSION_DELETE, "t", hash));
+}
+
+int index_session_expire(index_t *ix, int64_t now, int64_t *n)
+{
+    int rc = run(ix, prep_bind(ix, Q_SESSION_EXPIRE, "i", now));
+    if (rc == 0 && n)
+        *n = sqlite3_changes(ix->db);
+    return rc;
+}
+
+/* ---- what the web pages list */
+
+int index_scope_summary(index_t *ix, int64_t scope, int64_t *components, int64_t *updated_at)
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_SCOPE_SUMMARY, "i", scope);
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *components = sqlite3_column_int64(st, 0);
+        *updated_at = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int index_component_list(index_t *ix, int64_t scope, const char *match,
+                         int (*fn)(void *ctx, const component_row_t *c, const version_row_t *v),
+                         void *ctx)
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_COMPONENT_LIST, "it", scope, match && *match ? match : NULL);
+    if (!st)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        component_row_t c;
+        component_from(st, &c);
+        version_row_t v = {.ref = c.head, .tags = "", .message = "", .username = col(st, 8),
+                           .email = col(st, 9), .date = col(st, 10)};
+        if (fn(ctx, &c, &v)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static void version_from(sqlite3_stmt *st, version_row_t *v)
+{
+    *v = (version_row_t){col(st, 0), col(st, 1), col(st, 2), col(st, 3), col(st, 4), col(st, 5)};
+}
+
+int index_version_each_of(index_t *ix, int64_t scope, const char *component,
+                          int (*fn)(void *ctx, const version_row_t *v), void *ctx)
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_VERSION_EACH_OF, "it", scope, component);
+    if (!st)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        version_row_t v;
+        version_from(st, &v);
+        if (fn(ctx, &v)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int index_version_get(index_t *ix, int64_t scope, const char *ref,
+                      int (*fn)(void *ctx, const version_row_t *v), void *ctx)
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_VERSION_GET, "it", scope, ref);
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        version_row_t v;
+        version_from(st, &v);
+        fn(ctx, &v);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+int index_dependent_each(index_t *ix, int64_t scope, const char *dep_scope, const char *dep_name,
+                         int (*fn)(void *ctx, const char *component, const char *versions),
+                         void *ctx)
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_DEPENDENT_EACH, "itt", scope, dep_scope, dep_name);
+    if (!st)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (fn(ctx, col(st, 0), col(st, 1))) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
 }

@@ -197,4 +197,35 @@ int index_audit_add(index_t *ix, int64_t now, const char *actor, const char *add
 int index_audit_each(index_t *ix, int64_t limit, int (*fn)(void *ctx, const audit_row_t *a),
                      void *ctx);
 
+/* Browser sessions: only the hash of the cookie's secret is kept. */
+int index_session_create(index_t *ix, int64_t user_id, const char *hash, int64_t now,
+                         int64_t expires_at);
+int index_session_lookup(index_t *ix, const char *hash, int64_t *user_id, int64_t *expires_at);
+int index_session_delete(index_t *ix, const char *hash);
+/* Deletes the sessions expired by now. */
+int index_session_expire(index_t *ix, int64_t now, int64_t *n);
+
+/* What the web pages list. Strings are valid only during the callback. */
+typedef struct {
+    const char *ref, *tags; /* tags: space-separated, "" when none */
+    const char *message, *username, *email, *date;
+} version_row_t;
+
+int index_scope_summary(index_t *ix, int64_t scope, int64_t *components, int64_t *updated_at);
+/* Components whose name contains match (any case; NULL: all), by namespace then name, each
+ * with its latest version's author and date (tags and message left empty). */
+int index_component_list(index_t *ix, int64_t scope, const char *match,
+                         int (*fn)(void *ctx, const component_row_t *c, const version_row_t *v),
+                         void *ctx);
+/* The versions of a component, newest first. */
+int index_version_each_of(index_t *ix, int64_t scope, const char *component,
+                          int (*fn)(void *ctx, const version_row_t *v), void *ctx);
+int index_version_get(index_t *ix, int64_t scope, const char *ref,
+                      int (*fn)(void *ctx, const version_row_t *v), void *ctx);
+/* Components of the scope with a version depending on dep_scope/dep_name, with the dependency's
+ * versions they use (comma-separated). */
+int index_dependent_each(index_t *ix, int64_t scope, const char *dep_scope, const char *dep_name,
+                         int (*fn)(void *ctx, const char *component, const char *versions),
+                         void *ctx);
+
 #endif

@@ -25,6 +25,7 @@ typedef struct {
     uint64_t pending_expiry_s;      /* a pending export without progress expires */
     uint64_t login_failures;        /* failed logins per client address per window */
     uint64_t login_window_s;
+    uint64_t session_lifetime_s;    /* a web page session ends this long after sign-in */
 } limits_t;
 
 #define LIMITS_DEFAULT                                                                             \
@@ -34,7 +35,7 @@ typedef struct {
         .max_object_inflated = 256 * MIB, .max_put_body = 8 * GIB, .disk_reserve = 256 * MIB,     \
         .max_put_objects = 1000000, .max_connections = 1024, .max_connections_per_ip = 64,         \
         .idle_timeout_s = 60, .pending_expiry_s = 3600, .login_failures = 10,                      \
-        .login_window_s = 300,                                                                     \
+        .login_window_s = 300, .session_lifetime_s = 12 * 3600,                                    \
     }
 
 #endif

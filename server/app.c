@@ -70,7 +70,7 @@ store_t app_store(app_t *app)
 }
 
 /* Background upkeep: abandoned pending exports expire, so no stale upload blocks a clientId
- * or holds blobs forever. */
+ * or holds blobs forever; expired web sessions go too. */
 static void *maintenance_main(void *arg)
 {
     app_t *app = arg;
@@ -99,6 +99,8 @@ static void *maintenance_main(void *arg)
                 index_rollback(ix);
             }
         }
+        if (ix)
+            index_session_expire(ix, (int64_t)time(NULL), NULL);
         pthread_mutex_lock(&app->maint_lock);
     }
     pthread_mutex_unlock(&app->maint_lock);

@@ -107,6 +107,11 @@ int handle_api_tokens(req_t *r);
 int handle_api_scopes(req_t *r);
 int handle_api_audit(req_t *r);
 int handle_metrics(req_t *r);
+int handle_pages(req_t *r);
+int handle_page_tokens(req_t *r);
+int handle_page_logout(req_t *r);
+int handle_page_admin(req_t *r);
+int handle_page_members(req_t *r);
 
 int http_serve(app_t *app, const char *listen);
 

@@ -5,7 +5,12 @@
 
 bool html_escape(buf_t *b, const char *s)
 {
-    for (; *s; s++) {
+    return html_escape_n(b, s, strlen(s));
+}
+
+bool html_escape_n(buf_t *b, const char *s, size_t len)
+{
+    for (const char *end = s + len; s < end; s++) {
         const char *rep = NULL;
         switch (*s) {
         case '&': rep = "&amp;"; break;
@@ -13,6 +18,7 @@ bool html_escape(buf_t *b, const char *s)
         case '>': rep = "&gt;"; break;
         case '"': rep = "&quot;"; break;
         case '\'': rep = "&#39;"; break;
+        case '\0': rep = "\xef\xbf\xbd"; break;
         default: break;
         }
         if (!(rep ? buf_append_str(b, rep) : buf_append_byte(b, (unsigned char)*s)))
@@ -31,6 +37,17 @@ bool url_encode(buf_t *b, const char *s)
                       : buf_append_byte(b, '%') && buf_append_byte(b, (unsigned char)hex[c >> 4]) &&
                             buf_append_byte(b, (unsigned char)hex[c & 15]);
         if (!ok)
+            return false;
+    }
+    return true;
+}
+
+bool url_encode_path(buf_t *b, const char *s)
+{
+    char one[2] = {0, 0};
+    for (; *s; s++) {
+        one[0] = *s;
+        if (!(*s == '/' ? buf_append_byte(b, '/') : url_encode(b, one)))
             return false;
     }
     return true;

@@ -35,7 +35,17 @@ static const route_t routes[] = {
     {"POST", true, "api/scope/put", BODY_STREAM, true, handle_put},
     {"POST", true, "api/scope/fetch", BODY_BUFFERED, false, handle_fetch},
     {"POST", true, "api/scope/action", BODY_BUFFERED, true, handle_action},
+    {"GET", false, "/tokens", BODY_NONE, false, handle_page_tokens},
+    {"POST", false, "/tokens", BODY_BUFFERED, false, handle_page_tokens},
+    {"POST", false, "/logout", BODY_BUFFERED, false, handle_page_logout},
+    {"GET", false, "/admin", BODY_NONE, false, handle_page_admin},
+    {"POST", false, "/admin/scopes", BODY_BUFFERED, false, handle_page_admin},
+    {"GET", false, "/scopes/*", BODY_NONE, false, handle_page_members},
+    {"POST", false, "/scopes/*", BODY_BUFFERED, false, handle_page_members},
 };
+
+/* A GET no route above takes is a page to browse: /, /<scope>, /<scope>/~/<component>. */
+static const route_t page_route = {"GET", false, "/*", BODY_NONE, false, handle_pages};
 
 /* Collapses duplicate slashes and drops a trailing one. */
 static void normalize_path(const char *url, char *out, size_t outlen)
@@ -308,6 +318,10 @@ static int start_request(req_t *r)
 {
     char scope[NAME_MAX_LEN] = "";
     int rc = match_route(r, scope, sizeof scope, &r->route);
+    if (rc == ERR_NO_ROUTE && !strcmp(r->method, "GET")) {
+        r->route = &page_route;
+        rc = 0;
+    }
     if (rc != 0) {
         err_set(&r->err, (err_kind_t)rc, rc == ERR_METHOD ? "method %s not allowed on %s"
                                                           : "no route for %s %s",

@@ -8,47 +8,15 @@
 
 #include "accounts.h"
 #include "app.h"
-#include "html.h"
 #include "log.h"
-
-/* Pages allow no script at all; the form may only post here, and the redirect after it only
- * goes to the CLI's listener on this machine. */
-static const char page_csp[] = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' "
-                               "http://localhost:* http://127.0.0.1:*; frame-ancestors 'none'; "
-                               "base-uri 'none'";
-
-static int reply_page(req_t *r, int status, buf_t *html)
-{
-    struct MHD_Response *resp = MHD_create_response_from_buffer(html->len, html->data,
-                                                                MHD_RESPMEM_MUST_COPY);
-    buf_free(html);
-    if (!resp)
-        return MHD_NO;
-    MHD_add_response_header(resp, "Content-Type", "text/html; charset=utf-8");
-    MHD_add_response_header(resp, "Content-Security-Policy", page_csp);
-    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
-    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
-    return reply_response(r, status, resp);
-}
-
-static void page_head(buf_t *b, const char *title)
-{
-    buf_append_str(b, "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-                      "<meta name=\"viewport\" content=\"width=device-width\"><title>");
-    html_escape(b, title);
-    buf_append_str(b, "</title><style>body{font:16px system-ui,sans-serif;max-width:28em;"
-                      "margin:4em auto;padding:0 1em}label{display:block;margin:.8em 0 .2em}"
-                      "input{font:inherit;width:100%;box-sizing:border-box;padding:.4em}"
-                      "button{font:inherit;margin-top:1.2em;padding:.4em 1.2em}"
-                      ".error{color:#a00}</style></head><body>");
-}
+#include "page.h"
 
 /* The query (GET) or form (POST) parameters the login page carries through. */
 typedef struct {
     char port[16], client_id[256], redirect_uri[1024], device[128];
     char user[NAME_MAX_LEN]; /* kept when a wrong password sends the form back */
+    char next[512];          /* signing in to the web pages: where to go afterwards */
+    char csrf[CSRF_TEXT_MAX + 1];
 } login_params_t;
 
 static const char *query_arg(req_t *r, const char *key)
@@ -56,10 +24,14 @@ static const char *query_arg(req_t *r, const char *key)
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
-static void login_form(buf_t *b, const login_params_t *p, const char *error)
+/* Browsers sign in to the web pages with this form too (no port): then it carries the page to
+ * return to, and a CSRF token tied to a short-lived nonce cookie, so that no other site can sign
+ * a visitor in to an account of its choosing. */
+static void login_form(page_t *pg, const login_params_t *p, const char *error)
 {
-    page_head(b, "Sign in to scoped");
-    buf_append_str(b, "<h1>Sign in to scoped</h1>");
+    page_head(pg, "Sign in to scoped");
+    buf_t *b = &pg->b;
+    buf_append_str(b, "<main class=\"narrow\"><h1>Sign in to scoped</h1>");
     if (error) {
         buf_append_str(b, "<p class=\"error\" id=\"error\">");
         html_escape(b, error);
@@ -74,18 +46,45 @@ static void login_form(buf_t *b, const login_params_t *p, const char *error)
                       "<label for=\"password\">Password</label>"
                       "<input id=\"password\" name=\"password\" type=\"password\" "
                       "autocomplete=\"current-password\" required>");
-    const char *names[] = {"port", "clientId", "redirectUri", "deviceName"};
-    const char *vals[] = {p->port, p->client_id, p->redirect_uri, p->device};
-    for (int i = 0; i < 4; i++) {
+    const char *names[] = {"port", "clientId", "redirectUri", "deviceName", "next", "csrf"};
+    const char *vals[] = {p->port, p->client_id, p->redirect_uri, p->device, p->next, p->csrf};
+    for (int i = 0; i < 6; i++) {
         if (!vals[i][0])
             continue;
         buf_printf(b, "<input type=\"hidden\" name=\"%s\" value=\"", names[i]);
         html_escape(b, vals[i]);
         buf_append_str(b, "\">");
     }
-    buf_append_str(b, "<button type=\"submit\" id=\"submit\">Sign in</button></form>"
-                      "<p>After signing in, your browser hands a new API token to the Bit CLI "
-                      "that opened this page.</p></body></html>");
+    buf_append_str(b, "<button type=\"submit\" id=\"submit\">Sign in</button></form>");
+    if (p->port[0])
+        buf_append_str(b, "<p>After signing in, your browser hands a new API token to the Bit CLI "
+                          "that opened this page.</p>");
+    buf_append_str(b, "</main>");
+    page_end(pg);
+}
+
+/* A local path to return to after signing in: "/..." but never "//host" or "/\\host". */
+static bool next_valid(const char *s)
+{
+    if (s[0] != '/' || s[1] == '/' || s[1] == '\\')
+        return false;
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x21 || *s == '\\' || (unsigned char)*s >= 0x7f)
+            return false;
+    return true;
+}
+
+/* A fresh sign-in nonce: its cookie goes with the reply, its CSRF token into the form. */
+static void signin_nonce(page_t *pg, login_params_t *p, char cookie[200])
+{
+    char nonce[SESSION_TEXT_MAX];
+    session_nonce(nonce);
+    session_csrf(nonce, "signin", p->csrf);
+    snprintf(cookie, 200, SIGNIN_COOKIE "=%s; Path=/bit-login; Max-Age=3600; HttpOnly; "
+                          "SameSite=Strict%s",
+             nonce, pg->r->app->cfg.cookie_secure ? "; Secure" : "");
+    sodium_memzero(nonce, sizeof nonce);
+    pg->set_cookie[0] = cookie;
 }
 
 static bool port_valid(const char *p)
@@ -107,21 +106,51 @@ int handle_bit_login_page(req_t *r)
         snprintf(p.redirect_uri, sizeof p.redirect_uri, "%s", v);
     if ((v = query_arg(r, "deviceName")))
         snprintf(p.device, sizeof p.device, "%s", v);
-    buf_t b;
-    buf_init(&b);
+    if ((v = query_arg(r, "next")) && next_valid(v))
+        snprintf(p.next, sizeof p.next, "%s", v);
+    page_t pg;
+    page_begin(&pg, r);
+    pg.cli_redirect = p.port[0] != 0;
+    char cookie[200];
+    if (!p.port[0])
+        signin_nonce(&pg, &p, cookie);
     const char *err = p.port[0] && !port_valid(p.port) ? "The link's port is not valid." : NULL;
-    login_form(&b, &p, err);
-    return reply_page(r, err ? 400 : 200, &b);
+    login_form(&pg, &p, err);
+    return page_reply(&pg, err ? 400 : 200);
 }
 
 int handle_bit_login_done(req_t *r)
 {
-    buf_t b;
-    buf_init(&b);
-    page_head(&b, "Signed in");
-    buf_append_str(&b, "<h1 id=\"signed-in\">You are signed in</h1><p>The Bit CLI has its token. "
-                       "You can close this page and return to your terminal.</p></body></html>");
-    return reply_page(r, 200, &b);
+    page_t pg;
+    page_begin(&pg, r);
+    page_head(&pg, "Signed in");
+    buf_append_str(&pg.b, "<main class=\"narrow\"><h1 id=\"signed-in\">You are signed in</h1>"
+                          "<p>The Bit CLI has its token. You can close this page and return to "
+                          "your terminal.</p></main>");
+    page_end(&pg);
+    return page_reply(&pg, 200);
+}
+
+/* Signed in from a browser: a session cookie, and back to the page the visitor came from. */
+static int start_session(page_t *pg, const login_params_t *p)
+{
+    req_t *r = pg->r;
+    char text[SESSION_TEXT_MAX], cookie[256];
+    if (session_create(app_index(r->app), &r->who, r->app->cfg.lim.session_lifetime_s, text) != 0) {
+        err_set(&r->err, ERR_INTERNAL, "cannot start a session");
+        return reply_error(r, &r->err);
+    }
+    snprintf(cookie, sizeof cookie, SESSION_COOKIE "=%s; Path=/; Max-Age=%llu; HttpOnly; "
+                                    "SameSite=Strict%s",
+             text, (unsigned long long)r->app->cfg.lim.session_lifetime_s,
+             r->app->cfg.cookie_secure ? "; Secure" : "");
+    sodium_memzero(text, sizeof text);
+    pg->set_cookie[0] = cookie;
+    pg->set_cookie[1] = SIGNIN_COOKIE "=; Path=/bit-login; Max-Age=0; HttpOnly; SameSite=Strict";
+    auth_audit(app_index(r->app), &r->who, r->address, "session.start", NULL, NULL);
+    int rc = page_redirect(pg, next_valid(p->next) ? p->next : "/");
+    sodium_memzero(cookie, sizeof cookie);
+    return rc;
 }
 
 /* Checks the rate limit, then the credentials; 0 with who filled, else r->err is set. */
@@ -189,26 +218,41 @@ int handle_bit_login_post(req_t *r)
     form_value(body, len, "clientId", p.client_id, sizeof p.client_id);
     form_value(body, len, "redirectUri", p.redirect_uri, sizeof p.redirect_uri);
     form_value(body, len, "deviceName", p.device, sizeof p.device);
+    form_value(body, len, "next", p.next, sizeof p.next);
+    form_value(body, len, "csrf", p.csrf, sizeof p.csrf);
+    page_t pg;
+    page_begin(&pg, r);
+    pg.cli_redirect = p.port[0] != 0;
+    char cookie[200];
+    if (!p.port[0]) {
+        /* a browser signing in to the pages: the form must be one this server gave it */
+        const char *nonce = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, SIGNIN_COOKIE);
+        if (!session_csrf_ok(nonce, "signin", p.csrf)) {
+            sodium_memzero(password, sizeof password);
+            signin_nonce(&pg, &p, cookie);
+            login_form(&pg, &p, "The sign-in form expired. Please sign in again.");
+            return page_reply(&pg, 403);
+        }
+    }
     identity_t who;
     int rc = try_login(r, have_user ? p.user : NULL, have_pass ? password : NULL, &who);
     sodium_memzero(password, sizeof password);
-    buf_t b;
-    buf_init(&b);
     if (rc != 0) {
+        buf_free(&pg.b);
         if (r->err.kind == ERR_INTERNAL)
             return reply_error(r, &r->err);
-        login_form(&b, &p, r->err.msg);
-        return reply_page(r, err_http_status(r->err.kind), &b);
+        login_form(&pg, &p, r->err.msg);
+        return page_reply(&pg, err_http_status(r->err.kind));
     }
     r->who = who;
-    if (!p.port[0]) {
-        /* signed in from a browser, not from the CLI: nothing to hand a token to */
-        return handle_bit_login_done(r);
-    }
+    if (!p.port[0])
+        return start_session(&pg, &p);
     if (!port_valid(p.port)) {
-        login_form(&b, &p, "The link's port is not valid.");
-        return reply_page(r, 400, &b);
+        login_form(&pg, &p, "The link's port is not valid.");
+        return page_reply(&pg, 400);
     }
+    buf_t b;
+    buf_init(&b);
     char text[TOKEN_TEXT_MAX], label[200];
     snprintf(label, sizeof label, "bit login%s%s", p.device[0] ? " on " : "", p.device);
     if (issue(r, &who, label, text) != 0)

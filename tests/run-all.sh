@@ -20,12 +20,13 @@ run unit "$here/unit/run.sh" "$unit_dir"
 run http python3 "$here/http/run.py"
 run cli "$here/cli/run.sh"
 run login bash "$here/browser/login.sh"
+run pages bash "$here/browser/pages.sh"
 
 echo
 if [ ${#failed[@]} -eq 0 ]; then
-  echo "suites: 4 passed, 0 failed"
+  echo "suites: 5 passed, 0 failed"
   exit 0
 fi
 echo "failed suites: ${failed[*]}"
-echo "suites: $((4 - ${#failed[@]})) passed, ${#failed[@]} failed"
+echo "suites: $((5 - ${#failed[@]})) passed, ${#failed[@]} failed"
 exit 1

@@ -45,8 +45,12 @@ class Daemon:
     """`scoped serve` on a free loopback port with a fresh data directory. Start it from the
     main thread only (the kernel kills it when the thread that started it ends)."""
 
-    def __init__(self, workdir, scopes=(SCOPE,), public=False):
+    def __init__(self, workdir, scopes=(SCOPE,), public=False, config=None):
         self.dir = Path(tempfile.mkdtemp(prefix="daemon-", dir=workdir))
+        self.config = None   # conf/scoped.conf lines for `serve`, if given
+        if config:
+            self.config = self.dir / "scoped.conf"
+            self.config.write_text(config)
         self.data = self.dir / "data"
         self.log_path = self.dir / "scoped.log"
         self.proc = None
@@ -79,7 +83,8 @@ class Daemon:
             self.port = free_port()
             log = open(self.log_path, "ab")
             self.proc = subprocess.Popen(
-                [str(SCOPED_BIN), "--data", str(self.data), "serve", "--listen", f"127.0.0.1:{self.port}"],
+                [str(SCOPED_BIN), *(["--config", str(self.config)] if self.config else []),
+                 "--data", str(self.data), "serve", "--listen", f"127.0.0.1:{self.port}"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, preexec_fn=_die_with_parent)
             log.close()
             _running.add(self)
