@@ -1029,24 +1029,6 @@ int index_lane_get(index_t *ix, int64_t scope, const char *name, char ref[REF_HE
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         copy_col(st, 0, ref, REF_HEX);
-/* ---- browser sessions */
-
-int index_session_create(index_t *ix, int64_t user_id, const char *hash, int64_t now,
-                         int64_t expires_at)
-{
-    return run(ix, prep_bind(ix, Q_SESSION_CREATE, "itii", user_id, hash, now, expires_at));
-}
-
-int index_session_lookup(index_t *ix, const char *hash, int64_t *user_id, int64_t *expires_at)
-{
-    sqlite3_stmt *st = prep_bind(ix, Q_SESSION_LOOKUP, "t", hash);
-    if (!st)
-        return -1;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *user_id = sqlite3_column_int64(st, 0);
-        *expires_at = sqlite3_column_int64(st, 1);
-    }
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
@@ -1081,6 +1063,30 @@ int index_lane_delete(index_t *ix, int64_t scope, const char *name)
 {
     int rc = run(ix, prep_bind(ix, Q_LANE_DELETE, "it", scope, name));
     return rc == 0 && sqlite3_changes(ix->db) == 0 ? 1 : rc;
+}
+
+/* ---- browser sessions */
+
+int index_session_create(index_t *ix, int64_t user_id, const char *hash, int64_t now,
+                         int64_t expires_at)
+{
+    return run(ix, prep_bind(ix, Q_SESSION_CREATE, "itii", user_id, hash, now, expires_at));
+}
+
+int index_session_lookup(index_t *ix, const char *hash, int64_t *user_id, int64_t *expires_at)
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_SESSION_LOOKUP, "t", hash);
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *user_id = sqlite3_column_int64(st, 0);
+        *expires_at = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
 int index_session_delete(index_t *ix, const char *hash)
 {
     return run(ix, prep_bind(ix, Q_SESSION_DELETE, "t", hash));
