@@ -35,6 +35,7 @@ static const route_t routes[] = {
     {"POST", true, "api/scope/put", BODY_STREAM, true, handle_put},
     {"POST", true, "api/scope/fetch", BODY_BUFFERED, false, handle_fetch},
     {"POST", true, "api/scope/action", BODY_BUFFERED, true, handle_action},
+    {"POST", true, "api/scope/delete", BODY_BUFFERED, true, handle_delete},
 };
 
 /* Collapses duplicate slashes and drops a trailing one. */
