@@ -220,19 +220,27 @@ static json_t *legacy_file(store_t *st, const scope_row_t *scope, json_t *f, uin
     int rc = store_object_load(st, scope->id, ref, &type, &payload, err);
     if (rc == 1)
         err_set(err, ERR_INTERNAL, "Source %s of a stored Version is missing", ref);
-    if (rc == 0 && payload.len > *budget)
+    /* Buffer.from() takes a string as UTF-8: text goes as one string, anything else as the
+     * {type: "Buffer", data: [bytes]} JSON of a Node Buffer, which costs about 8 times more */
+    json_t *contents = rc == 0 ? json_stringn((const char *)payload.data, payload.len) : NULL;
+    uint64_t cost = contents ? payload.len : 8 * (uint64_t)payload.len;
+    if (rc == 0 && cost > *budget)
         rc = err_set(err, ERR_TOO_LARGE, "the component's files are too large to show");
     if (rc != 0) {
+        json_decref(contents);
         buf_free(&payload);
         return NULL;
     }
-    *budget -= payload.len;
-    json_t *bytes = json_array();
-    for (size_t i = 0; i < payload.len; i++)
-        json_array_append_new(bytes, json_integer(payload.data[i]));
+    *budget -= cost;
+    if (!contents) {
+        json_t *bytes = json_array();
+        for (size_t i = 0; i < payload.len; i++)
+            json_array_append_new(bytes, json_integer(payload.data[i]));
+        contents = json_pack("{s:s, s:o}", "type", "Buffer", "data", bytes);
+    }
     buf_free(&payload);
-    json_t *o = json_pack("{s:n, s:{s:s, s:o}, s:[s], s:s, s:s, s:b, s:n, s:b, s:b, s:b}", "stat",
-                          "_contents", "type", "Buffer", "data", bytes, "history", path, "_cwd", "/",
+    json_t *o = json_pack("{s:n, s:o, s:[s], s:s, s:s, s:b, s:n, s:b, s:b, s:b}", "stat",
+                          "_contents", contents, "history", path, "_cwd", "/",
                           "_base", ".", "_isVinyl", 1, "_symlink", "test",
                           json_is_true(json_object_get(f, "test")), "override", 1, "verbose", 0);
     if (!o)
@@ -279,7 +287,8 @@ static json_t *legacy_object(store_t *st, const scope_row_t *scope, const compon
                              err_t *err)
 {
     json_t *files = json_array();
-    uint64_t budget = st->lim->max_object_inflated;
+    /* the reply is JSON held in memory, like a request body: the same bound */
+    uint64_t budget = st->lim->max_json_body;
     size_t i;
     json_t *f;
     json_array_foreach(json_object_get(v, "files"), i, f)

@@ -202,22 +202,6 @@ function installHarmonyHooks() {
   DR.getCoreAspectsPackagesAndIds = () => ({});
   const LegacyScope = req('dist/scope/scope').default;
   if (!LegacyScope.onPrePersist) LegacyScope.onPrePersist = async () => {};
-  // @teambit/legacy 1.0.160 names issue classes that the @teambit/component-issues release on the
-  // registry spells differently or lacks ("IssueClass is not a constructor" as soon as one
-  // component requires another): alias or stub them
-  let issues;
-  try { issues = require(require.resolve('@teambit/component-issues', { paths: [pkgDir] })); } catch (e) { issues = undefined; }
-  if (issues && issues.IssuesClasses && issues.ComponentIssue) {
-    const C = issues.IssuesClasses;
-    if (!C.relativeComponents && C.RelativeComponents) C.relativeComponents = C.RelativeComponents;
-    if (!C.relativeComponentsAuthored && C.RelativeComponentsAuthored) C.relativeComponentsAuthored = C.RelativeComponentsAuthored;
-    ['MissingComponents', 'MissingLinks', 'CustomModuleResolutionUsed', 'MissingCustomModuleResolutionLinks'].forEach((name) => {
-      if (C[name]) return;
-      C[name] = { [name]: class extends issues.ComponentIssue {
-        constructor() { super(); this.description = name; this.data = {}; }
-      } }[name];
-    });
-  }
 }
 
 async function runCommand(cmd, params, flags) {

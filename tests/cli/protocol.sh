@@ -15,6 +15,7 @@ URL="$SCOPED_URL_BASE/$SCOPE"
 TMP="$(mktemp -d -t scoped-protocol.XXXXXX)"
 trap '[ "${KEEP_TMP:-0}" = 1 ] || rm -rf "$TMP"' EXIT
 export HOME="$TMP/home"
+[ "$client" = legacy160 ] && export NODE_OPTIONS="--require $here/legacy-issues.js"
 mkdir -p "$HOME"
 bit() { "$BIT" "$@" 2>&1 | grep -v 'running bit as root'; return "${PIPESTATUS[0]}"; }
 fail() { echo "PROTOCOL FAILED ($client): $*" >&2; exit 1; }

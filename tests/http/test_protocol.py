@@ -112,6 +112,13 @@ def unknown_ids(ctx):
            {"scope": {"_getLegacy": None}}, f"_getLegacy of {missing}")
 
 
+def contents(vinyl):
+    """The bytes of a file of _getLegacy, as the client's Buffer.from() reads them: a string is
+    UTF-8, {"type":"Buffer","data":[...]} the bytes."""
+    c = vinyl["_contents"]
+    return c.encode() if isinstance(c, str) else bytes(c["data"])
+
+
 @case("bit show --remote: _getLegacy is a legacy ConsumerComponent with the files' contents")
 def show_legacy(ctx):
     s = ctx.daemon().scope()
@@ -122,14 +129,14 @@ def show_legacy(ctx):
                 "dependencies", "devDependencies", "packageDependencies", "overrides", "docs", "log",
                 "deprecated", "license", "specsResults"]:
         eq(got.get(key), want.get(key), f"_getLegacy {key}")
-    eq([(f["_contents"], f["history"], f["test"]) for f in got["files"]],
-       [(f["_contents"], f["history"], f["test"]) for f in want["files"]], "_getLegacy files")
+    eq([(contents(f), f["history"], f["test"]) for f in got["files"]],
+       [(contents(f), f["history"], f["test"]) for f in want["files"]], "_getLegacy files")
     eq(got["dists"]["dists"], [], "dists")
     # an old version, and a component with a dependency (ids as strings, as toObject writes them)
     show = json.loads(capture(*SHOW_BODY))["query"]
     old = json.loads(s.graphql_data(show, {"id": f"{UTIL}@1.0.0"})["scope"]["_getLegacy"])
     eq((old["version"], old["log"]["message"]), ("1.0.0", "v1"), "util@1.0.0")
-    eq(bytes(old["files"][0]["_contents"]["data"]).decode().strip(), "module.exports.add = (a, b) => a + b;",
+    eq(contents(old["files"][0]).decode().strip(), "module.exports.add = (a, b) => a + b;",
        "util@1.0.0 content")
     app = json.loads(s.graphql_data(show, {"id": APP})["scope"]["_getLegacy"])
     eq([d["id"] for d in app["dependencies"]], [f"{UTIL}@1.0.1"], "app's dependencies")
@@ -305,3 +312,23 @@ def new_fields_validate(ctx):
                   'mutation { deprecate(bitIds: []) { nope } }', 'mutation { scope { name } }',
                   '{ deprecate(bitIds: []) { bitIds } }']:
         expect_graphql_errors(s.graphql(query), f"query {query!r}")
+
+
+@case("_getLegacy of a binary file: the bytes as a Node Buffer's JSON; files past 8 MiB: a GraphQL error")
+def show_binary_and_large(ctx):
+    from bitobj import component, make_tar, version
+    s = ctx.daemon().scope()
+    blob = source(bytes([255, 0, 1, 0xc3]))
+    text = source("héllo ✓\n".encode())
+    ver = version({"logo.bin": blob, "index.js": text}, comp="pic")
+    s.export(make_tar([component("pic", {"1.0.0": ver.ref}), ver, blob, text]), "b1")
+    show = json.loads(capture(*SHOW_BODY))["query"]
+    got = json.loads(s.graphql_data(show, {"id": f"{SCOPE}/pic"})["scope"]["_getLegacy"])
+    eq([f["_contents"] for f in got["files"]], [{"type": "Buffer", "data": [255, 0, 1, 0xc3]}, "héllo ✓\n"],
+       "file contents")
+    huge = source(b"x" * (8 * 1024 * 1024 + 1))
+    ver = version({"index.js": huge}, comp="huge")
+    s.export(make_tar([component("huge", {"1.0.0": ver.ref}), ver, huge]), "b2")
+    errors = expect_graphql_errors(s.graphql(show, {"id": f"{SCOPE}/huge"}), "_getLegacy of a 8 MiB file")
+    check("too large" in errors[0]["message"], f"errors: {errors}")
+    eq(s.graphql_data(show, {"id": f"{SCOPE}/pic"})["scope"]["_getLegacy"] is not None, True, "the daemon still answers")
