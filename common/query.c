@@ -198,7 +198,7 @@ static int resolve_version(store_t *st, const scope_row_t *scope, const bit_id_t
     if (!*want)
         return 1;
     if (is_ref40(want, strlen(want))) {
-        snprintf(ref, REF_HEX, "%s", want);
+        memcpy(ref, want, REF_HEX); /* 40 hex digits and the NUL */
         return index_object_get(st->ix, scope->id, want, NULL);
     }
     return index_tag_get(st->ix, scope->id, id->name, want, ref);
