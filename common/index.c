@@ -81,6 +81,13 @@ enum {
     Q_VERSION_EACH_OF,
     Q_VERSION_GET,
     Q_DEPENDENT_EACH,
+    Q_OBJECT_DELETE,
+    Q_COMPONENT_DELETE,
+    Q_TAG_DELETE_ALL,
+    Q_VERSION_DELETE,
+    Q_VREF_DELETE,
+    Q_VDEP_DELETE,
+    Q_DEPENDENTS,
     Q__COUNT
 };
 
@@ -203,6 +210,18 @@ static const char *const sql_text[Q__COUNT] = {
                          " AND v.ref = d.version WHERE d.scope_id = ?1 AND d.dep_scope = ?2"
                          " AND d.dep_name = ?3 AND v.component IS NOT NULL"
                          " GROUP BY v.component ORDER BY v.component",
+    [Q_OBJECT_DELETE] = "DELETE FROM objects WHERE scope_id = ?1 AND ref = ?2",
+    [Q_COMPONENT_DELETE] = "DELETE FROM components WHERE scope_id = ?1 AND name = ?2",
+    [Q_TAG_DELETE_ALL] = "DELETE FROM tags WHERE scope_id = ?1 AND component = ?2",
+    [Q_VERSION_DELETE] = "DELETE FROM versions WHERE scope_id = ?1 AND ref = ?2",
+    [Q_VREF_DELETE] = "DELETE FROM version_refs WHERE scope_id = ?1 AND version = ?2",
+    [Q_VDEP_DELETE] = "DELETE FROM version_deps WHERE scope_id = ?1 AND version = ?2",
+    /* components of the scope with any Version whose flattened dependencies name scope/name */
+    [Q_DEPENDENTS] = "SELECT DISTINCT v.component FROM version_deps d"
+                     " JOIN versions v ON v.scope_id = d.scope_id AND v.ref = d.version"
+                     " JOIN components c ON c.scope_id = v.scope_id AND c.name = v.component"
+                     " WHERE d.scope_id = ?1 AND d.dep_scope = ?2 AND d.dep_name = ?3"
+                     " AND v.component <> ?3 ORDER BY v.component",
 };
 
 struct index {
@@ -1193,4 +1212,50 @@ int index_dependent_each(index_t *ix, int64_t scope, const char *dep_scope, cons
         }
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : -1;
+}
+/* ---- removal (api/scope/delete) */
+
+int index_object_delete(index_t *ix, int64_t scope, const char *ref)
+{
+    return run(ix, prep_bind(ix, Q_OBJECT_DELETE, "it", scope, ref));
+}
+
+int index_component_delete(index_t *ix, int64_t scope, const char *name)
+{
+    int rc = run(ix, prep_bind(ix, Q_COMPONENT_DELETE, "it", scope, name));
+    return rc == 0 ? run(ix, prep_bind(ix, Q_TAG_DELETE_ALL, "it", scope, name)) : rc;
+}
+
+int index_version_delete(index_t *ix, int64_t scope, const char *ref)
+{
+    int rc = run(ix, prep_bind(ix, Q_VERSION_DELETE, "it", scope, ref));
+    if (rc == 0)
+        rc = run(ix, prep_bind(ix, Q_VREF_DELETE, "it", scope, ref));
+    return rc == 0 ? run(ix, prep_bind(ix, Q_VDEP_DELETE, "it", scope, ref)) : rc;
+}
+
+int index_component_dependents(index_t *ix, int64_t scope, const char *dep_scope,
+                               const char *dep_name, int (*fn)(void *ctx, const char *name),
+                               void *ctx)
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_DEPENDENTS, "itt", scope, dep_scope, dep_name);
+    if (!st)
+        return -1;
+    buf_t names;
+    buf_init(&names);
+    int rc;
+    /* collect first, as fn may query this connection */
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (!buf_append(&names, col(st, 0), strlen(col(st, 0)) + 1))
+            rc = SQLITE_NOMEM;
+    sqlite3_reset(st);
+    int out = rc == SQLITE_DONE ? 0 : -1;
+    for (size_t off = 0; out == 0 && off < names.len;) {
+        const char *n = (const char *)names.data + off;
+        off += strlen(n) + 1;
+        if (fn(ctx, n))
+            break;
+    }
+    buf_free(&names);
+    return out;
 }

@@ -227,5 +227,14 @@ int index_version_get(index_t *ix, int64_t scope, const char *ref,
 int index_dependent_each(index_t *ix, int64_t scope, const char *dep_scope, const char *dep_name,
                          int (*fn)(void *ctx, const char *component, const char *versions),
                          void *ctx);
+/* Removal of a component (api/scope/delete): its objects, rows, tags and Version rows. */
+int index_object_delete(index_t *ix, int64_t scope, const char *ref);
+int index_component_delete(index_t *ix, int64_t scope, const char *name); /* and its tags */
+int index_version_delete(index_t *ix, int64_t scope, const char *ref);    /* and its refs, deps */
+/* The components of the scope (other than dep_name) with a Version that depends on
+ * dep_scope/dep_name, in any version; in name order. */
+int index_component_dependents(index_t *ix, int64_t scope, const char *dep_scope,
+                               const char *dep_name, int (*fn)(void *ctx, const char *name),
+                               void *ctx);
 
 #endif

@@ -95,6 +95,7 @@ int route_put_data(req_t *r, const char *data, size_t len);
 int handle_put(req_t *r);
 int handle_fetch(req_t *r);
 int handle_action(req_t *r);
+int handle_delete(req_t *r);
 int handle_graphql(req_t *r);
 int handle_healthz(req_t *r);
 int handle_api_login(req_t *r);

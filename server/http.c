@@ -42,6 +42,7 @@ static const route_t routes[] = {
     {"POST", false, "/admin/scopes", BODY_BUFFERED, false, handle_page_admin},
     {"GET", false, "/scopes/*", BODY_NONE, false, handle_page_members},
     {"POST", false, "/scopes/*", BODY_BUFFERED, false, handle_page_members},
+    {"POST", true, "api/scope/delete", BODY_BUFFERED, true, handle_delete},
 };
 
 /* A GET no route above takes is a page to browse: /, /<scope>, /<scope>/~/<component>. */

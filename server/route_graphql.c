@@ -5,10 +5,13 @@
 #include <string.h>
 
 #include "app.h"
-#include "namepattern.h"
+#include "deprecate.h"
 #include "graphql.h"
 #include "lane.h"
+#include "log.h"
 #include "model.h"
+#include "namepattern.h"
+#include "query.h"
 
 typedef struct {
     req_t *r;
@@ -43,6 +46,10 @@ static const char *const no_args[] = {NULL};
 static const char *const ns_args[] = {"namespaces", NULL};
 static const char *const list_args[] = {"namespaces", "includeDeleted", NULL};
 static const char *const include_args[] = {"include", NULL};
+static const char *const id_args[] = {"id", NULL};
+static const char *const ids_args[] = {"ids", NULL};
+static const char *const graph_args[] = {"ids", "filter", NULL};
+static const char *const bit_ids_args[] = {"bitIds", NULL};
 
 static const gq_type_t t_legacy_meta = {
     "LegacyMeta", (const gq_field_def_t[]){{"id", NULL, no_args}, {"deprecated", NULL, no_args}, {0}}};
@@ -60,12 +67,22 @@ static const gq_type_t t_component = {
                                           {"deprecation", &t_deprecation, no_args},
                                           {"aspects", &t_aspect, include_args},
                                           {0}}};
+static const gq_type_t t_log_entry = {
+    "LogEntry", (const gq_field_def_t[]){{"message", NULL, no_args},
+                                         {"username", NULL, no_args},
+                                         {"email", NULL, no_args},
+                                         {"date", NULL, no_args},
+                                         {"hash", NULL, no_args},
+                                         {"tag", NULL, no_args},
+                                         {0}}};
 static const gq_type_t t_scope = {
     "Scope", (const gq_field_def_t[]){{"name", NULL, no_args},
                                       {"_legacyList", &t_legacy_meta, ns_args},
                                       {"components", &t_component, list_args},
+                                      {"getLogs", &t_log_entry, id_args},
+                                      {"_legacyLatestVersions", NULL, ids_args},
+                                      {"_getLegacy", NULL, id_args},
                                       {0}}};
-static const char *const ids_args[] = {"ids", NULL};
 static const gq_type_t t_lane_id = {
     "LaneId", (const gq_field_def_t[]){{"name", NULL, no_args}, {"scope", NULL, no_args}, {0}}};
 static const gq_type_t t_lane = {
@@ -74,9 +91,40 @@ static const gq_type_t t_lane = {
                                      {0}}};
 static const gq_type_t t_lanes = {"Lanes",
                                   (const gq_field_def_t[]){{"list", &t_lane, ids_args}, {0}}};
-static const gq_type_t t_query = {
-    "Query", (const gq_field_def_t[]){{"scope", &t_scope, no_args}, {"lanes", &t_lanes, no_args}, {0}}};
-static const gq_type_t t_mutation = {"Mutation", (const gq_field_def_t[]){{0}}};
+static const gq_type_t t_graph_component = {
+    "Component", (const gq_field_def_t[]){{"id", &t_component_id, no_args}, {0}}};
+static const gq_type_t t_graph_node = {
+    "ComponentGraphNode", (const gq_field_def_t[]){{"id", NULL, no_args},
+                                                   {"component", &t_graph_component, no_args},
+                                                   {0}}};
+static const gq_type_t t_graph_edge = {
+    "ComponentGraphEdge", (const gq_field_def_t[]){{"sourceId", NULL, no_args},
+                                                   {"targetId", NULL, no_args},
+                                                   {"dependencyLifecycleType", NULL, no_args},
+                                                   {0}}};
+static const gq_type_t t_graph = {
+    "ComponentGraph", (const gq_field_def_t[]){{"nodes", &t_graph_node, no_args},
+                                               {"edges", &t_graph_edge, no_args},
+                                               {0}}};
+static const gq_type_t t_query = {"Query",
+                                  (const gq_field_def_t[]){{"scope", &t_scope, no_args},
+                                                           {"graph", &t_graph, graph_args},
+                                                           {"lanes", &t_lanes, no_args},
+                                                           {0}}};
+static const gq_type_t t_deprecation_result = {
+    "DeprecationResult", (const gq_field_def_t[]){{"bitIds", NULL, no_args},
+                                                  {"missingComponents", NULL, no_args},
+                                                  {0}}};
+static const gq_type_t t_mutation = {
+    "Mutation", (const gq_field_def_t[]){{"deprecate", &t_deprecation_result, bit_ids_args},
+                                         {"undeprecate", &t_deprecation_result, bit_ids_args},
+                                         {0}}};
+
+/* The mid-January 2021 client sent deprecate(bitIds: $bitIds) without a selection. */
+static bool selection_optional(const gq_field_def_t *def)
+{
+    return def->type == &t_deprecation_result;
+}
 
 static void gq_validate(gq_t *g, const gql_field_t *const *fields, size_t n, const gq_type_t *type)
 {
@@ -103,13 +151,13 @@ static void gq_validate(gq_t *g, const gql_field_t *const *fields, size_t n, con
                 gq_error(g, f, "Unknown argument \"%s\" on field \"%s\".", f->args[a].name,
                          f->name);
         }
-        if (def->type && !f->has_selection)
+        if (def->type && !f->has_selection && !selection_optional(def))
             gq_error(g, f, "Field \"%s\" of type \"%s\" must have a selection of subfields.",
                      f->name, def->type->name);
         else if (!def->type && f->has_selection)
             gq_error(g, f, "Field \"%s\" must not have a selection since type \"%s\" has no "
                      "subfields.", f->name, "String");
-        else if (def->type)
+        else if (def->type && f->has_selection)
             gq_validate(g, (const gql_field_t *const *)f->fields, f->nfields, def->type);
     }
 }
@@ -183,6 +231,7 @@ typedef struct {
     bool include_deleted;
     bool legacy;
     json_t *out;
+    bool remove_aspect; /* aspects(include:) names teambit.component/remove, or has no filter */
 } list_ctx_t;
 
 static int list_one(void *ctx, const component_row_t *c)
@@ -202,7 +251,7 @@ static int list_one(void *ctx, const component_row_t *c)
     if (!c->head[0] || (c->removed && !l->include_deleted))
         return 0;
     json_t *aspects = json_array();
-    if (c->removed)
+    if (c->removed && l->remove_aspect)
         json_array_append_new(aspects, json_pack("{s:s, s:{s:b}}", "id", "teambit.component/remove",
                                                  "config", "removed", 1));
     json_array_append_new(
@@ -214,10 +263,26 @@ static int list_one(void *ctx, const component_row_t *c)
 
 static json_t *resolve_list(gq_t *g, const gql_field_t *f, bool legacy)
 {
-    list_ctx_t l = {g, gql_arg_json(g->doc, f, "namespaces"), false, legacy, json_array()};
+    list_ctx_t l = {g, gql_arg_json(g->doc, f, "namespaces"), false, legacy, json_array(), true};
     json_t *inc = gql_arg_json(g->doc, f, "includeDeleted");
     l.include_deleted = json_is_true(inc);
     json_decref(inc);
+    for (size_t i = 0; i < f->nfields; i++) {
+        if (strcmp(f->fields[i]->name, "aspects"))
+            continue;
+        json_t *want = gql_arg_json(g->doc, f->fields[i], "include");
+        if (json_is_array(want)) {
+            l.remove_aspect = false;
+            size_t j;
+            json_t *a;
+            json_array_foreach(want, j, a)
+            {
+                if (json_is_string(a) && !strcmp(json_string_value(a), "teambit.component/remove"))
+                    l.remove_aspect = true;
+            }
+        }
+        json_decref(want);
+    }
     if (l.ns && !json_is_null(l.ns) && !json_is_string(l.ns) && !json_is_array(l.ns))
         gq_error(g, f, "Argument \"%s\" of \"%s\" has an invalid value.", "namespaces", f->name);
     else if (index_component_each(g->st.ix, g->r->scope.id, list_one, &l) != 0)
@@ -231,6 +296,108 @@ static json_t *resolve_list(gq_t *g, const gql_field_t *f, bool legacy)
         json_array_append_new(res, select_object(g, f, e, legacy ? "LegacyMeta" : "Component"));
     }
     json_decref(l.out);
+    return res;
+}
+
+/* A domain error becomes a GraphQL error of the field; internal details go to the log only. */
+static void gq_domain_error(gq_t *g, const gql_field_t *f, err_t *e)
+{
+    if (e->kind == ERR_INTERNAL) {
+        log_error("msg=\"graphql resolver failed\" request_id=%s field=%s error=\"%s\"",
+                  g->r->request_id, f->name, e->msg);
+        gq_error(g, f, "internal server error (request %s)%s", g->r->request_id, "");
+    } else {
+        gq_error(g, f, "%s%s", e->msg, "");
+    }
+    err_clear(e);
+}
+
+static json_t *select_each(gq_t *g, const gql_field_t *f, json_t *list, const char *type)
+{
+    json_t *res = json_array();
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e)
+    {
+        json_array_append_new(res, select_object(g, f, e, type));
+    }
+    json_decref(list);
+    return res;
+}
+
+static json_t *resolve_logs(gq_t *g, const gql_field_t *f)
+{
+    json_t *id = gql_arg_json(g->doc, f, "id");
+    json_t *out = NULL;
+    err_t e;
+    err_init(&e);
+    if (query_log(&g->st, &g->r->scope, json_string_value(id), &out, &e) != 0)
+        gq_domain_error(g, f, &e);
+    json_decref(id);
+    return out ? select_each(g, f, out, "LogEntry") : NULL;
+}
+
+static json_t *resolve_latest(gq_t *g, const gql_field_t *f)
+{
+    json_t *ids = gql_arg_json(g->doc, f, "ids");
+    json_t *out = NULL;
+    err_t e;
+    err_init(&e);
+    if (query_latest_versions(&g->st, &g->r->scope, ids, &out, &e) != 0)
+        gq_domain_error(g, f, &e);
+    json_decref(ids);
+    return out;
+}
+
+static json_t *resolve_legacy(gq_t *g, const gql_field_t *f)
+{
+    json_t *id = gql_arg_json(g->doc, f, "id");
+    char *text = NULL;
+    err_t e;
+    err_init(&e);
+    if (query_legacy_component(&g->st, &g->r->scope, json_string_value(id), &text, &e) != 0)
+        gq_domain_error(g, f, &e);
+    json_decref(id);
+    json_t *out = text ? json_string(text) : json_null();
+    free(text);
+    return out;
+}
+
+static json_t *resolve_graph(gq_t *g, const gql_field_t *f)
+{
+    json_t *filter = gql_arg_json(g->doc, f, "filter");
+    json_t *out = NULL;
+    err_t e;
+    err_init(&e);
+    if (query_graph(&g->st, &g->r->scope, json_string_value(filter), &out, &e) != 0)
+        gq_domain_error(g, f, &e);
+    json_decref(filter);
+    if (!out)
+        return NULL;
+    json_t *res = select_object(g, f, out, "ComponentGraph");
+    json_decref(out);
+    return res;
+}
+
+static json_t *resolve_deprecate(gq_t *g, const gql_field_t *f, bool deprecate)
+{
+    json_t *ids = gql_arg_json(g->doc, f, "bitIds");
+    json_t *out = NULL;
+    err_t e;
+    err_init(&e);
+    if (deprecate_components(&g->st, &g->r->scope, ids, deprecate, &out, &e) != 0) {
+        gq_domain_error(g, f, &e);
+    } else if (json_array_size(json_object_get(out, "bitIds"))) {
+        char *detail = json_dumps(json_object_get(out, "bitIds"), JSON_COMPACT);
+        auth_audit(g->st.ix, &g->r->who, g->r->address, deprecate ? "deprecate" : "undeprecate",
+                   g->r->scope.name, detail);
+        free(detail);
+    }
+    json_decref(ids);
+    if (!out)
+        return NULL;
+    json_t *res = select_object(g, f, out, "DeprecationResult");
+    json_decref(out);
     return res;
 }
 
@@ -248,6 +415,12 @@ static json_t *resolve_scope(gq_t *g, const gql_field_t *sel)
             v = resolve_list(g, f, true);
         else if (!strcmp(f->name, "components"))
             v = resolve_list(g, f, false);
+        else if (!strcmp(f->name, "getLogs"))
+            v = resolve_logs(g, f);
+        else if (!strcmp(f->name, "_legacyLatestVersions"))
+            v = resolve_latest(g, f);
+        else if (!strcmp(f->name, "_getLegacy"))
+            v = resolve_legacy(g, f);
         else
             unknown_field(g, f, "Scope");
         if (v)
@@ -390,13 +563,36 @@ int handle_graphql(req_t *r)
         json_decref(body);
         return gq_reply_errors(r, g.errors);
     }
+    /* graphql is a read route: mutations check the write role themselves, and are refused
+     * as a write would be */
+    if (op.kind == GQL_MUTATION && !auth_can_write(r->role)) {
+        gql_free(g.doc);
+        json_decref(body);
+        json_decref(g.errors);
+        if (!r->who.authenticated)
+            err_set(&r->err, ERR_UNAUTHORIZED,
+                    "permission to scope %s was denied: a valid token is required", r->scope.name);
+        else
+            err_set(&r->err, ERR_FORBIDDEN, "permission to scope %s was denied: %s may not change it",
+                    r->scope.name, r->who.user);
+        return reply_error(r, &r->err);
+    }
     json_t *data = json_object();
     for (size_t i = 0; i < op.nfields; i++) {
         const gql_field_t *f = op.fields[i];
+        json_t *v;
         if (op.kind == GQL_QUERY && !strcmp(f->name, "scope"))
             json_object_set_new(data, gql_field_key(f), resolve_scope(&g, f));
         else if (op.kind == GQL_QUERY && !strcmp(f->name, "lanes"))
             json_object_set_new(data, gql_field_key(f), resolve_lanes(&g, f));
+        else if (op.kind == GQL_QUERY && !strcmp(f->name, "graph"))
+            json_object_set_new(data, gql_field_key(f), (v = resolve_graph(&g, f)) ? v : json_null());
+        else if (op.kind == GQL_MUTATION &&
+                 (!strcmp(f->name, "deprecate") || !strcmp(f->name, "undeprecate")))
+            json_object_set_new(data, gql_field_key(f),
+                                (v = resolve_deprecate(&g, f, !strcmp(f->name, "deprecate")))
+                                    ? v
+                                    : json_null());
         else if (!strcmp(f->name, "__typename"))
             json_object_set_new(data, gql_field_key(f),
                                 json_string(op.kind == GQL_QUERY ? "Query" : "Mutation"));

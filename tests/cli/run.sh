@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The real Bit CLI, both generations (bitbin283 = bit-bin 14.8.9-dev.283, legacy160 =
 # @teambit/legacy 1.0.160), against a scoped daemon: remote add, export, import back byte for
-# byte, incremental export, old versions, remote list, missing ids.
+# byte, incremental export, old versions, remote list, missing ids; and protocol.sh: dependencies,
+# wildcard import, log/show/list/deprecate/remove against the remote, conflicting exports.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 : "${SCOPED_BIN:?SCOPED_BIN must name the scoped binary}"
@@ -36,6 +37,9 @@ for client in bitbin283 legacy160; do
   TOKEN_VIEW="$(scoped_cmd token create view --name "auth-$client")" || exit 1
   TOKEN_VIEW_ID="$(scoped_cmd token list view | tail -1 | cut -f1)"
   check "auth $client" bash "$here/auth.sh" "$client"
+  scoped_cmd scope create "proto.$client" || exit 1
+  scoped_cmd member add "proto.$client" dev developer || exit 1
+  check "protocol $client" bash "$here/protocol.sh" "$client" "proto.$client"
 done
 check "raw client (Bit's own HTTP class, modern fetch options)" bash "$here/rawclient.sh"
 check "no token in the log" bash -c "! grep -F -e \"\$TOKEN_DEV\" -e \"\$TOKEN_VIEW\" \"\$SCOPED_DATA/log\""

@@ -1,0 +1,163 @@
+#include "remove.h"
+
+#include <string.h>
+
+#include "log.h"
+#include "model.h"
+
+json_t *remove_result_new(void)
+{
+    /* the old clients call .map on removedDependencies and read removedFromLane as a flag */
+    return json_pack("{s:[], s:[], s:[], s:{}, s:b, s:[]}", "removedComponentIds",
+                     "missingComponents", "removedDependencies", "dependentBits",
+                     "removedFromLane", 0, "removedLanes");
+}
+
+typedef struct {
+    const scope_row_t *scope;
+    json_t *found; /* names being removed */
+    json_t *list;  /* dependents of one component, as BitId objects */
+} dependents_ctx_t;
+
+static bool name_in(json_t *names, const char *name)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(names, i, v)
+    {
+        if (!strcmp(json_string_value(v), name))
+            return true;
+    }
+    return false;
+}
+
+static int add_dependent(void *ctx, const char *name)
+{
+    dependents_ctx_t *d = ctx;
+    /* components removed in the same request do not hold the others back */
+    if (!name_in(d->found, name))
+        json_array_append_new(d->list, json_pack("{s:s, s:s}", "scope", d->scope->name, "name", name));
+    return 0;
+}
+
+static int remove_one(store_t *st, const scope_row_t *scope, const char *name, err_t *err)
+{
+    component_row_t row;
+    int rc = index_component_get(st->ix, scope->id, name, &row);
+    if (rc != 0)
+        return err_set(err, ERR_INTERNAL, "index read failed");
+    json_t *c = store_object_json(st, scope->id, row.ref, OBJ_COMPONENT, err);
+    if (!c)
+        return -1;
+    component_info_t ci;
+    rc = component_info_parse(c, &ci, err);
+    const char *tag;
+    json_t *ref;
+    if (rc == 0)
+        json_object_foreach(ci.versions, tag, ref)
+        {
+            const char *v = json_string_value(ref);
+            if (rc == 0)
+                rc = index_object_delete(st->ix, scope->id, v);
+            if (rc == 0)
+                rc = index_version_delete(st->ix, scope->id, v);
+        }
+    json_decref(c);
+    if (rc == 0)
+        rc = index_object_delete(st->ix, scope->id, row.ref);
+    if (rc == 0)
+        rc = index_component_delete(st->ix, scope->id, name);
+    if (rc != 0 && err->kind == ERR_NONE)
+        err_set(err, ERR_INTERNAL, "cannot remove %s from the index: %s", name,
+                index_errmsg(st->ix));
+    return rc ? -1 : 0;
+}
+
+/* Splits ids into found names and missing ids. */
+static int split_ids(store_t *st, const scope_row_t *scope, json_t *ids, json_t *found,
+                     json_t *missing, err_t *err)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(ids, i, v)
+    {
+        const char *s = json_string_value(v);
+        bit_id_t id;
+        if (!s || !bit_id_parse(s, &id))
+            return err_set(err, ERR_BAD_REQUEST, "ids[%zu] is not a component id (scope/name)", i);
+        component_row_t row;
+        int rc = strcmp(id.scope, scope->name) ? 1 : index_component_get(st->ix, scope->id, id.name, &row);
+        if (rc < 0)
+            return err_set(err, ERR_INTERNAL, "index read failed");
+        char plain[2 * NAME_MAX_LEN + 1];
+        snprintf(plain, sizeof plain, "%s/%s", id.scope, id.name);
+        if (rc == 1) {
+            json_array_append_new(missing, json_string(plain));
+        } else if (!name_in(found, id.name)) {
+            json_array_append_new(found, json_string(id.name));
+        }
+    }
+    return 0;
+}
+
+int remove_components(store_t *st, const scope_row_t *scope, json_t *ids, bool force,
+                      json_t **result, err_t *err)
+{
+    *result = NULL;
+    if (!json_is_array(ids))
+        return err_set(err, ERR_BAD_REQUEST, "\"ids\" must be an array of component ids");
+    if (json_array_size(ids) > st->lim->max_fetch_ids)
+        return err_set(err, ERR_TOO_LARGE, "more than %llu ids in one delete",
+                       (unsigned long long)st->lim->max_fetch_ids);
+    json_t *res = remove_result_new();
+    json_t *found = json_array();
+    /* one write transaction: the dependents check and the removal see the same scope, and
+     * exports to it wait */
+    if (index_begin(st->ix) != 0) {
+        json_decref(res);
+        json_decref(found);
+        return err_set(err, ERR_INTERNAL, "index busy");
+    }
+    int rc = split_ids(st, scope, ids, found, json_object_get(res, "missingComponents"), err);
+    bool blocked = false;
+    size_t i;
+    json_t *n;
+    if (rc == 0 && !force)
+        json_array_foreach(found, i, n)
+        {
+            dependents_ctx_t d = {scope, found, json_array()};
+            if (index_component_dependents(st->ix, scope->id, scope->name, json_string_value(n),
+                                           add_dependent, &d) != 0)
+                rc = err_set(err, ERR_INTERNAL, "index read failed");
+            if (json_array_size(d.list)) {
+                char key[2 * NAME_MAX_LEN + 1];
+                snprintf(key, sizeof key, "%s/%s", scope->name, json_string_value(n));
+                json_object_set(json_object_get(res, "dependentBits"), key, d.list);
+                blocked = true;
+            }
+            json_decref(d.list);
+        }
+    if (rc == 0 && !blocked)
+        json_array_foreach(found, i, n)
+        {
+            if (rc == 0)
+                rc = remove_one(st, scope, json_string_value(n), err);
+            char id[2 * NAME_MAX_LEN + 1];
+            snprintf(id, sizeof id, "%s/%s", scope->name, json_string_value(n));
+            json_array_append_new(json_object_get(res, "removedComponentIds"), json_string(id));
+        }
+    if (rc == 0 && index_commit(st->ix) != 0)
+        rc = err_set(err, ERR_INTERNAL, "cannot commit the removal: %s", index_errmsg(st->ix));
+    if (rc != 0) {
+        index_rollback(st->ix);
+        json_decref(res);
+        json_decref(found);
+        return -1;
+    }
+    if (!blocked && json_array_size(found))
+        log_info("msg=\"components removed\" scope=%s count=%zu force=%d", scope->name,
+                 json_array_size(found), (int)force);
+    json_decref(found);
+    *result = res;
+    return 0;
+}
