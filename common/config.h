@@ -4,6 +4,7 @@
 #define SCOPED_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "limit.h"
 
@@ -12,6 +13,11 @@ typedef struct {
     char data_dir[4096];
     char log_level[16];
     limits_t lim;
+    /* upkeep (conf/scoped.conf has their defaults) */
+    uint64_t gc_interval_s;         /* periodic gc in the daemon; 0: off */
+    uint64_t gc_grace_s;            /* gc never deletes a blob younger than this */
+    uint64_t checkpoint_interval_s; /* WAL checkpoints in the daemon; 0: SQLite's own only */
+    uint64_t shutdown_timeout_s;    /* SIGTERM waits this long for requests in flight */
 } config_t;
 
 void config_defaults(config_t *c);
