@@ -68,6 +68,7 @@ enum {
     Q_AUDIT_ADD,
     Q_AUDIT_EACH,
     Q_OBJECT_COUNT_ALL,
+    Q_SCOPE_COUNT_ALL,
     Q_PENDING_OBJECT_EACH_ALL,
     Q_BLOB_EACH_REFERENCED,
     Q_BLOB_OBJECT_ROW,
@@ -158,6 +159,7 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_AUDIT_EACH] = "SELECT at, actor, address, action, scope, detail FROM audit"
                      " ORDER BY id DESC LIMIT ?1",
     [Q_OBJECT_COUNT_ALL] = "SELECT count(*) FROM objects",
+    [Q_SCOPE_COUNT_ALL] = "SELECT count(*) FROM scopes",
     [Q_PENDING_OBJECT_EACH_ALL] = "SELECT scope_id, client_id, ref, type, blob, size"
                                   " FROM pending_objects ORDER BY blob",
     [Q_BLOB_EACH_REFERENCED] = "SELECT blob FROM objects UNION SELECT blob FROM pending_objects"
@@ -971,6 +973,11 @@ int index_audit_each(index_t *ix, int64_t limit, int (*fn)(void *ctx, const audi
 int index_object_count_all(index_t *ix, int64_t *n)
 {
     return count_query(ix, prep(ix, Q_OBJECT_COUNT_ALL), n);
+}
+
+int index_scope_count_all(index_t *ix, int64_t *n)
+{
+    return count_query(ix, prep(ix, Q_SCOPE_COUNT_ALL), n);
 }
 
 int index_pending_object_each_all(index_t *ix,

@@ -128,6 +128,7 @@ int index_object_each_all(index_t *ix,
                           void *ctx);
 
 int index_object_count_all(index_t *ix, int64_t *n);
+int index_scope_count_all(index_t *ix, int64_t *n);
 /* Every pending object row, in blob order. */
 int index_pending_object_each_all(index_t *ix,
                                   int (*fn)(void *ctx, int64_t scope, const char *client_id,

@@ -6,7 +6,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "gc.h"
 #include "log.h"
+#include "metrics.h"
 
 static void close_thread_index(void *p)
 {
@@ -69,21 +71,63 @@ store_t app_store(app_t *app)
     return (store_t){app_index(app), app->bs, &app->cfg.lim};
 }
 
+static uint64_t maintenance_tick(const config_t *c)
+{
+    uint64_t every = c->lim.pending_expiry_s / 4;
+    if (every > 60)
+        every = 60;
+    if (c->gc_interval_s && c->gc_interval_s < every)
+        every = c->gc_interval_s;
+    if (c->checkpoint_interval_s && c->checkpoint_interval_s < every)
+        every = c->checkpoint_interval_s;
+    return every < 1 ? 1 : every;
+}
+
+static void maintenance_gc(app_t *app)
+{
+    store_t st = app_store(app);
+    gc_stats_t s;
+    err_t err;
+    err_init(&err);
+    if (!st.ix || gc_run(&st, app->cfg.gc_grace_s, app->cfg.lim.pending_expiry_s, &s, &err) != 0) {
+        log_error("msg=\"gc failed\" error=\"%s\"", st.ix ? err.msg : "no index");
+        metrics_gc(NULL, false);
+        return;
+    }
+    metrics_gc(&s, true);
+    log_info("msg=\"gc\" blobs=%llu deleted=%llu freed_bytes=%llu pending_expired=%lld "
+             "tmp_removed=%llu",
+             (unsigned long long)s.blobs_seen, (unsigned long long)s.blobs_deleted,
+             (unsigned long long)s.bytes_freed, (long long)s.pending_expired,
+             (unsigned long long)s.tmp_removed);
+}
+
+/* Steady reads can keep SQLite's own (passive) checkpoints from ever resetting the WAL; a
+ * truncating one that waits a moment for readers bounds it. */
+static void maintenance_checkpoint(app_t *app)
+{
+    index_t *ix = app_index(app);
+    int frames = 0, done = 0;
+    int rc = ix ? index_checkpoint(ix, 1000, &frames, &done) : -1;
+    metrics_checkpoint(rc);
+    if (rc < 0)
+        log_error("msg=\"WAL checkpoint failed\" error=\"%s\"", ix ? index_errmsg(ix) : "no index");
+    else
+        log_debug("msg=\"WAL checkpoint\" busy=%d frames=%d checkpointed=%d", rc, frames, done);
+}
+
 /* Background upkeep: abandoned pending exports expire, so no stale upload blocks a clientId
- * or holds blobs forever. */
+ * or holds blobs forever; gc and WAL checkpoints run when configured. */
 static void *maintenance_main(void *arg)
 {
     app_t *app = arg;
+    time_t next_gc = time(NULL) + (time_t)app->cfg.gc_interval_s;
+    time_t next_checkpoint = time(NULL) + (time_t)app->cfg.checkpoint_interval_s;
     pthread_mutex_lock(&app->maint_lock);
     while (!app->maint_stop) {
-        uint64_t every = app->cfg.lim.pending_expiry_s / 4;
-        if (every > 60)
-            every = 60;
-        if (every < 1)
-            every = 1;
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += (time_t)every;
+        until.tv_sec += (time_t)maintenance_tick(&app->cfg);
         pthread_cond_timedwait(&app->maint_cond, &app->maint_lock, &until);
         if (app->maint_stop)
             break;
@@ -98,6 +142,15 @@ static void *maintenance_main(void *arg)
             } else {
                 index_rollback(ix);
             }
+        }
+        time_t now = time(NULL);
+        if (app->cfg.gc_interval_s && now >= next_gc) {
+            maintenance_gc(app);
+            next_gc = time(NULL) + (time_t)app->cfg.gc_interval_s;
+        }
+        if (app->cfg.checkpoint_interval_s && now >= next_checkpoint) {
+            maintenance_checkpoint(app);
+            next_checkpoint = time(NULL) + (time_t)app->cfg.checkpoint_interval_s;
         }
         pthread_mutex_lock(&app->maint_lock);
     }
