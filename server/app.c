@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "gc.h"
 #include "log.h"
@@ -31,9 +32,11 @@ int app_open(app_t *app, err_t *err)
         return err_set(err, ERR_INTERNAL, "out of memory");
     if (pthread_key_create(&app->ix_key, close_thread_index) != 0)
         return err_set(err, ERR_INTERNAL, "pthread_key_create failed");
-    index_t *ix = app_index(app);
+    /* the one place the index is created; app_index only opens it */
+    index_t *ix = index_open(app->index_path, err);
     if (!ix)
-        return err_set(err, ERR_INTERNAL, "cannot open index %s", app->index_path);
+        return -1;
+    pthread_setspecific(app->ix_key, ix);
     return index_migrate(ix, err);
 }
 
@@ -55,6 +58,12 @@ index_t *app_index(app_t *app)
     index_t *ix = pthread_getspecific(app->ix_key);
     if (ix)
         return ix;
+    /* created by app_open: a thread finding it gone must not start an empty one beside the
+     * real one's WAL */
+    if (access(app->index_path, F_OK) != 0) {
+        log_error("msg=\"index file is gone\" path=%s", app->index_path);
+        return NULL;
+    }
     err_t err;
     err_init(&err);
     ix = index_open(app->index_path, &err);

@@ -348,6 +348,8 @@ static int start_request(req_t *r)
                 r->method, r->path);
         return reply_error(r, &r->err);
     }
+    if (r->route->handle == handle_healthz)
+        return MHD_YES; /* it answers for itself, also when the index is gone */
     index_t *ix = app_index(r->app);
     if (!ix || auth_identify(ix, req_header(r, "authorization"), &r->who) != 0) {
         err_set(&r->err, ERR_INTERNAL, "index unavailable");
@@ -459,7 +461,8 @@ static void drain(app_t *app)
     long left;
     while ((left = metrics_in_flight()) > 0) {
         clock_gettime(CLOCK_MONOTONIC, &now);
-        if ((uint64_t)(now.tv_sec - t0.tv_sec) >= app->cfg.shutdown_timeout_s) {
+        double waited = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
+        if (waited >= (double)app->cfg.shutdown_timeout_s) {
             log_warn("msg=\"shutdown timeout: stopping with requests in flight\" requests=%ld", left);
             break;
         }
