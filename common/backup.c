@@ -112,13 +112,24 @@ typedef struct {
     FILE *manifest;
     backup_stats_t *stats;
     err_t *err;
+    bool failed;               /* a blob could not be copied: err says why */
     char (*missing)[BLOB_HEX]; /* blobs only pending exports name, gone since the snapshot */
     size_t nmissing;
 } bwrite_t;
 
+static int backup_blob_copy(bwrite_t *b, const char *name);
+
 static int backup_blob(void *ctx, const char *name)
 {
     bwrite_t *b = ctx;
+    int rc = backup_blob_copy(b, name);
+    if (rc)
+        b->failed = true;
+    return rc;
+}
+
+static int backup_blob_copy(bwrite_t *b, const char *name)
+{
     int fd = blob_open_fd(b->st->bs, name);
     if (fd < 0) {
         int64_t scope;
@@ -193,9 +204,9 @@ static int write_archive(bwrite_t *b, const char *snap_path)
         zout_write(b->z, marker, sizeof marker - 1) != 0 ||
         tar_entry_end(b->z, sizeof marker - 1) != 0)
         return err_set(err, ERR_INTERNAL, "cannot write the backup");
-    if (index_blob_each_referenced(b->snap, backup_blob, b) != 0)
-        return err->kind != ERR_NONE ? -1
-                                     : err_set(err, ERR_INTERNAL, "cannot read the snapshot");
+    /* a callback that stops the walk says why in err: the walk itself returns 0 then */
+    if (index_blob_each_referenced(b->snap, backup_blob, b) != 0 || b->failed)
+        return b->failed ? -1 : err_set(err, ERR_INTERNAL, "cannot read the snapshot");
     for (size_t i = 0; i < b->nmissing; i++) {
         int64_t n = 0;
         if (index_pending_drop_by_blob(b->snap, b->missing[i], &n) != 0)

@@ -36,6 +36,7 @@ typedef struct {
     char (*bad)[BLOB_HEX]; /* blobs whose content does not match their name, sorted */
     size_t nbad, capbad;
     blob_check_t cache;
+    bool out_of_memory;
     int64_t scope; /* of the component being checked */
     const char *component;
 } fsck_t;
@@ -65,7 +66,7 @@ static int collect_scope(void *ctx, const scope_row_t *s)
     fsck_t *f = ctx;
     void *p = realloc(f->scopes, (f->nscopes + 1) * sizeof *f->scopes);
     if (!p)
-        return 1;
+        return f->out_of_memory = true, 1;
     f->scopes = p;
     f->scopes[f->nscopes].id = s->id;
     snprintf(f->scopes[f->nscopes].name, NAME_MAX_LEN, "%s", s->name);
@@ -91,7 +92,7 @@ static int check_blob_name(void *ctx, const char *name, int64_t mtime)
         size_t cap = f->capbad ? f->capbad * 2 : 16;
         void *p = realloc(f->bad, cap * sizeof *f->bad);
         if (!p)
-            return 1;
+            return f->out_of_memory = true, 1;
         f->bad = p;
         f->capbad = cap;
     }
@@ -272,7 +273,7 @@ int fsck_run(store_t *st, const char *quarantine, FILE *out, fsck_report_t *rep,
     *rep = (fsck_report_t){0};
     fsck_t f = {.st = st, .out = out, .rep = rep, .quarantine = quarantine};
     int rc = -1;
-    if (index_scope_each(st->ix, collect_scope, &f) != 0) {
+    if (index_scope_each(st->ix, collect_scope, &f) != 0 || f.out_of_memory) {
         err_set(err, ERR_INTERNAL, "cannot read the scopes: %s", index_errmsg(st->ix));
         goto done;
     }
@@ -280,7 +281,7 @@ int fsck_run(store_t *st, const char *quarantine, FILE *out, fsck_report_t *rep,
         err_set(err, ERR_INTERNAL, "cannot check the index: %s", index_errmsg(st->ix));
         goto done;
     }
-    if (blob_each(st->bs, check_blob_name, &f) != 0) {
+    if (blob_each(st->bs, check_blob_name, &f) != 0 || f.out_of_memory) {
         err_set(err, ERR_INTERNAL, "cannot list the blob store");
         goto done;
     }
