@@ -3,7 +3,6 @@ exports go on and restored into a new daemon, SIGTERM in the middle of an export
 read by promtool, /healthz when the disk goes away, and the daemon under systemd's protocols."""
 import hashlib
 import io
-import json
 import os
 import re
 import shutil
@@ -19,7 +18,7 @@ from pathlib import Path
 
 from bitobj import make_tar, new_component, read_tar
 from client import expect_json
-from daemon import Daemon, _die_with_parent, free_port
+from daemon import Daemon, _die_with_parent
 from harness import REPO, SCOPE, SCOPED_BIN, Failure, capture, case, check, client_id_of, eq, short
 
 HELLO_PUT = ("ref-283", 4)
@@ -581,3 +580,40 @@ def config_errors(ctx):
         check(f"{conf}{want}" in p.stderr, f"error for {text!r}: {p.stderr!r}")
         eq(len(p.stderr.strip().splitlines()), 1, "one line on stderr")
     check(not (tmp / "data").exists(), "a refused start creates no data directory")
+
+
+@case("the daemon's upkeep: gc every gc_interval collects an old orphan blob; WAL checkpoints "
+      "truncate the log while fetches keep reading")
+def daemon_upkeep(ctx):
+    conf = Path(tempfile.mkdtemp(prefix="conf-", dir=ctx.workdir)) / "scoped.conf"
+    conf.write_text("gc_interval = 1s\ngc_grace = 1h\ncheckpoint_interval = 1s\n")
+    d = Daemon(ctx.workdir, config=conf)
+    ctx.daemons.append(d)
+    d.start()
+    errors = []
+    export_components(d, range(5), "up", errors)
+    check(not errors, f"exports: {errors}")
+    orphan = put_orphan(d, b"an orphan the daemon collects", age=2 * HOUR)
+    stop = threading.Event()
+
+    def reader():   # steady reads: some read transaction is open most of the time
+        s = d.scope()
+        while not stop.is_set():
+            s.fetch_objects([f"{SCOPE}/up/c{n}" for n in range(5)])
+
+    threads = concurrently(*[(reader,) for _ in range(2)])
+    try:
+        wal = d.data / "index.db-wal"
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and (orphan in blob_files(d) or wal.stat().st_size > 0):
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        join(threads, 60)
+    check(orphan not in blob_files(d), "the daemon's periodic gc collected the orphan within 15 s")
+    eq(wal.stat().st_size, 0, "the WAL after a truncating checkpoint")
+    text = d.client().request("GET", "/metrics").body.decode()
+    check(metric_value(text, "scoped_gc_runs_total", {"result": "ok"}) >= 1, "gc runs in /metrics")
+    check(metric_value(text, "scoped_gc_deleted_blobs_total") >= 1, "gc deletions in /metrics")
+    check(metric_value(text, "scoped_wal_checkpoints_total", {"result": "done"}) >= 1, "checkpoints in /metrics")
+    run_scoped(d.data, "fsck", config=conf, check_rc=0)
