@@ -33,7 +33,7 @@ SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN        := $(BUILD)/scoped
 
-.PHONY: all deps run check unit-test http-test cli-test install clean format
+.PHONY: all deps run check unit-test bench install clean format
 
 all: $(BIN)
 
@@ -61,6 +61,11 @@ run: deps
 check: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
 	@tests/run-all.sh $(BIN) $(BUILD)/tests
+
+# scoped against Bit's reference server and the ceiling (tests/bench/run.sh); not part of check.
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@tests/bench/run.sh $(BIN) $(BENCH_ARGS)
 
 unit-test: $(UNIT_BIN)
 	@tests/unit/run.sh $(BUILD)/tests

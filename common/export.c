@@ -5,299 +5,13 @@
 #include <time.h>
 
 #include "blob.h"
+#include "history.h"
 #include "log.h"
 #include "model.h"
 #include "refset.h"
-#include "tar.h"
-
-/* ---- upload */
-
-typedef struct {
-    char ref[REF_HEX];
-    obj_type_t type;
-    char blob[BLOB_HEX];
-    int64_t size;
-} upload_entry_t;
-
-struct export_upload {
-    store_t st_copy; /* the caller's store_t may not outlive begin */
-    store_t *st;
-    scope_row_t scope;
-    char client_id[130];
-    char owner[NAME_MAX_LEN];
-    tar_reader_t *tar;
-    blob_batch_t batch;
-    blob_writer_t *w;
-    obj_decoder_t dec;
-    bool in_entry;
-    char entry_ref[REF_HEX];
-    upload_entry_t *entries;
-    size_t n, cap;
-    refset_t seen;
-    err_t *err; /* where the tar callbacks report */
-};
-
-uint64_t export_upload_objects(const export_upload_t *u)
-{
-    return u->n;
-}
-
-/* Entry names are "<40-hex>" or "<scope>/<40-hex>"; nothing else can name an object. */
-static int upload_entry_begin(void *ctx, const char *name, uint64_t size)
-{
-    export_upload_t *u = ctx;
-    const char *slash = strrchr(name, '/');
-    const char *ref = slash ? slash + 1 : name;
-    if (slash) {
-        char scope[NAME_MAX_LEN];
-        size_t sl = (size_t)(slash - name);
-        if (sl >= sizeof scope)
-            return err_set(u->err, ERR_BAD_REQUEST, "tar entry name is not an object hash"), 1;
-        memcpy(scope, name, sl);
-        scope[sl] = 0;
-        if (!scope_name_valid(scope))
-            return err_set(u->err, ERR_BAD_REQUEST, "tar entry name is not an object hash"), 1;
-    }
-    if (!is_ref40(ref, strlen(ref)))
-        return err_set(u->err, ERR_BAD_REQUEST, "tar entry name is not an object hash"), 1;
-    if (u->n >= u->st->lim->max_put_objects)
-        return err_set(u->err, ERR_TOO_LARGE, "more than %llu objects in one put",
-                       (unsigned long long)u->st->lim->max_put_objects),
-               1;
-    (void)size; /* bounded by the tar limits */
-    memcpy(u->entry_ref, ref, REF_HEX);
-    u->w = blob_writer_new(&u->batch);
-    if (!u->w)
-        return err_set(u->err, ERR_INTERNAL, "cannot store the upload"), 1;
-    obj_decoder_init(&u->dec, u->st->lim->max_object_inflated);
-    u->in_entry = true;
-    return 0;
-}
-
-static int upload_entry_data(void *ctx, const unsigned char *data, size_t len)
-{
-    export_upload_t *u = ctx;
-    if (blob_writer_write(u->w, data, len) != 0)
-        return err_set(u->err, ERR_INTERNAL, "cannot store the upload"), 1;
-    return obj_decoder_feed(&u->dec, data, len, u->err) ? 1 : 0;
-}
-
-static void upload_entry_drop(export_upload_t *u)
-{
-    if (u->w)
-        blob_writer_abort(u->w);
-    u->w = NULL;
-    if (u->in_entry)
-        obj_decoder_free(&u->dec);
-    u->in_entry = false;
-}
-
-/* The object must be what its name says: same ref in its header, and a ref Bit's rule
- * derives from the payload where the type has one. */
-static int check_object(export_upload_t *u)
-{
-    obj_decoder_t *d = &u->dec;
-    if (obj_decoder_finish(d, u->err))
-        return -1;
-    if (strcmp(d->ref, u->entry_ref) != 0)
-        return err_set(u->err, ERR_BAD_REQUEST, "tar entry %s holds object %s", u->entry_ref,
-                       d->ref);
-    char payload_sha[REF_HEX], expect[REF_HEX];
-    sha1_ctx_hex(&d->sha, payload_sha);
-    json_t *json = NULL;
-    if (obj_type_is_json(d->type)) {
-        json_error_t je;
-        json = json_loadb((const char *)d->payload.data, d->payload.len, JSON_REJECT_DUPLICATES, &je);
-        if (!json || !json_is_object(json)) {
-            json_decref(json);
-            return err_set(u->err, ERR_BAD_REQUEST, "%s %s is not a JSON object: %s",
-                           obj_type_name(d->type), d->ref, je.text);
-        }
-    }
-    int rc = 0;
-    if (d->type == OBJ_COMPONENT) {
-        component_info_t ci;
-        rc = component_info_parse(json, &ci, u->err);
-    } else if (d->type == OBJ_VERSION) {
-        version_info_t vi;
-        rc = version_info_parse(json, &vi, u->err);
-        version_info_free(&vi);
-    }
-    if (rc == 0 && obj_expected_ref(d->type, json, payload_sha, expect) &&
-        strcmp(expect, d->ref) != 0)
-        rc = err_set(u->err, ERR_BAD_REQUEST, "%s %s does not match its content (expected %s)",
-                     obj_type_name(d->type), d->ref, expect);
-    json_decref(json);
-    return rc;
-}
-
-static int upload_entry_end(void *ctx)
-{
-    export_upload_t *u = ctx;
-    if (check_object(u) != 0) {
-        upload_entry_drop(u);
-        return 1;
-    }
-    upload_entry_t e;
-    memcpy(e.ref, u->dec.ref, REF_HEX);
-    e.type = u->dec.type;
-    obj_decoder_free(&u->dec);
-    u->in_entry = false;
-    uint64_t size;
-    int rc = blob_writer_commit(u->w, e.blob, &size);
-    u->w = NULL;
-    if (rc != 0)
-        return err_set(u->err, ERR_INTERNAL, "cannot store the upload"), 1;
-    e.size = (int64_t)size;
-    int added = refset_add_checked(&u->seen, e.ref);
-    if (added < 0)
-        return err_set(u->err, ERR_INTERNAL, "out of memory"), 1;
-    if (added == 0)
-        return 0; /* a duplicate entry: the client de-duplicates too */
-    if (u->n == u->cap) {
-        size_t cap = u->cap ? u->cap * 2 : 64;
-        upload_entry_t *p = realloc(u->entries, cap * sizeof *p);
-        if (!p)
-            return err_set(u->err, ERR_INTERNAL, "out of memory"), 1;
-        u->entries = p;
-        u->cap = cap;
-    }
-    u->entries[u->n++] = e;
-    return 0;
-}
-
-export_upload_t *export_upload_begin(store_t *st, const scope_row_t *scope, const char *client_id,
-                                     const char *owner, err_t *err)
-{
-    if (!client_id_valid(client_id)) {
-        err_set(err, ERR_BAD_REQUEST, "invalid clientId in push-options");
-        return NULL;
-    }
-    pending_row_t p = {0};
-    int rc = index_pending_get(st->ix, scope->id, client_id, &p);
-    free(p.result);
-    if (rc == 0) {
-        err_set(err, ERR_CLIENT_ID_IN_USE, "clientId %s is already in use", client_id);
-        err_field(err, "clientId", json_string(client_id));
-        return NULL;
-    }
-    if (rc < 0) {
-        err_set(err, ERR_INTERNAL, "index read failed");
-        return NULL;
-    }
-    export_upload_t *u = calloc(1, sizeof *u);
-    if (!u) {
-        err_set(err, ERR_INTERNAL, "out of memory");
-        return NULL;
-    }
-    u->st_copy = *st;
-    u->st = &u->st_copy;
-    u->scope = *scope;
-    snprintf(u->client_id, sizeof u->client_id, "%s", client_id);
-    snprintf(u->owner, sizeof u->owner, "%s", owner ? owner : "");
-    blob_batch_init(&u->batch, st->bs);
-    refset_init(&u->seen);
-    static const tar_callbacks_t cb = {upload_entry_begin, upload_entry_data, upload_entry_end};
-    /* a compressed object is at most a little larger than what it inflates to */
-    tar_limits_t lim = {.max_entry_size = st->lim->max_object_inflated + 1 * MIB,
-                        .max_pax_size = 64 * KIB,
-                        .max_name_len = 255};
-    u->tar = tar_reader_new(&cb, u, &lim);
-    if (!u->tar) {
-        free(u);
-        err_set(err, ERR_INTERNAL, "out of memory");
-        return NULL;
-    }
-    return u;
-}
-
-int export_upload_feed(export_upload_t *u, const unsigned char *data, size_t len, err_t *err)
-{
-    u->err = err;
-    int rc = tar_reader_feed(u->tar, data, len);
-    if (rc == TAR_OK)
-        return 0;
-    if (err->kind == ERR_NONE)
-        err_set(err, rc == TAR_ERR_LIMIT ? ERR_TOO_LARGE : ERR_BAD_REQUEST, "invalid tar: %s",
-                tar_reader_error(u->tar));
-    upload_entry_drop(u);
-    return -1;
-}
-
-int export_upload_finish(export_upload_t *u, err_t *err)
-{
-    u->err = err;
-    if (tar_reader_finish(u->tar) != TAR_OK) {
-        upload_entry_drop(u);
-        return err_set(err, ERR_BAD_REQUEST, "invalid tar: %s", tar_reader_error(u->tar));
-    }
-    if (blob_batch_sync(&u->batch) != 0)
-        return err_set(err, ERR_INTERNAL, "cannot make the upload durable");
-    index_t *ix = u->st->ix;
-    if (index_begin(ix) != 0)
-        return err_set(err, ERR_INTERNAL, "index busy");
-    int64_t now = (int64_t)time(NULL);
-    int rc = index_pending_create(ix, u->scope.id, u->client_id, u->owner[0] ? u->owner : NULL, now);
-    for (size_t i = 0; rc == 0 && i < u->n; i++) {
-        upload_entry_t *e = &u->entries[i];
-        rc = index_pending_object_put(ix, u->scope.id, u->client_id, e->ref, e->type, e->blob,
-                                      e->size);
-    }
-    if (rc == 0 && index_commit(ix) == 0)
-        return 0;
-    index_rollback(ix);
-    if (rc == 1) {
-        err_set(err, ERR_CLIENT_ID_IN_USE, "clientId %s is already in use", u->client_id);
-        err_field(err, "clientId", json_string(u->client_id));
-        return -1;
-    }
-    return err_set(err, ERR_INTERNAL, "cannot record the upload: %s", index_errmsg(ix));
-}
-
-void export_upload_free(export_upload_t *u)
-{
-    if (!u)
-        return;
-    upload_entry_drop(u);
-    tar_reader_free(u->tar);
-    refset_free(&u->seen);
-    free(u->entries);
-    free(u);
-}
+#include "export_plan.h"
 
 /* ---- merge (protocol.md §8.4 A) */
-
-typedef struct {
-    char ref[REF_HEX];
-    obj_type_t type;
-    char blob[BLOB_HEX];
-    int64_t size;
-    json_t *json;
-    version_info_t vi;
-    const char *component; /* for Versions: the uploaded component that reaches it */
-} pobj_t;
-
-typedef struct {
-    pobj_t *in;
-    component_info_t ci;
-    bool is_new, changed;
-    json_t *result; /* the merged Component; NULL when the uploaded one is stored as is */
-    component_row_t row;
-    char blob[BLOB_HEX];
-    int64_t size;
-} cmerge_t;
-
-typedef struct {
-    store_t *st;
-    const scope_row_t *scope;
-    pobj_t *objs;
-    size_t n, cap;
-    cmerge_t *comps;
-    size_t ncomps;
-    json_t *ids;       /* merged ids */
-    json_t *conflicts; /* idsAndVersions */
-    json_t *need_update;
-} plan_t;
 
 static int plan_add(void *ctx, const char *ref, obj_type_t type, const char *blob, int64_t size)
 {
@@ -324,14 +38,14 @@ static int pobj_cmp(const void *a, const void *b)
     return strcmp(((const pobj_t *)a)->ref, ((const pobj_t *)b)->ref);
 }
 
-static pobj_t *plan_find(plan_t *p, const char *ref)
+pobj_t *plan_find(plan_t *p, const char *ref)
 {
     pobj_t key;
     snprintf(key.ref, sizeof key.ref, "%s", ref);
     return bsearch(&key, p->objs, p->n, sizeof *p->objs, pobj_cmp);
 }
 
-static pobj_t *plan_version(plan_t *p, const char *ref)
+pobj_t *plan_version(plan_t *p, const char *ref)
 {
     pobj_t *o = plan_find(p, ref);
     return o && o->type == OBJ_VERSION ? o : NULL;
@@ -350,11 +64,12 @@ static void plan_free(plan_t *p)
     json_decref(p->ids);
     json_decref(p->conflicts);
     json_decref(p->need_update);
+    lane_plan_free(p);
     memset(p, 0, sizeof *p);
 }
 
 /* Is the object in the upload or in the scope already? */
-static bool plan_has(plan_t *p, const char *ref)
+bool plan_has(plan_t *p, const char *ref)
 {
     return plan_find(p, ref) != NULL || index_object_get(p->st->ix, p->scope->id, ref, NULL) == 0;
 }
@@ -366,8 +81,6 @@ static int plan_load(plan_t *p, const char *client_id, err_t *err)
     qsort(p->objs, p->n, sizeof *p->objs, pobj_cmp);
     for (size_t i = 0; i < p->n; i++) {
         pobj_t *o = &p->objs[i];
-        if (o->type == OBJ_LANE || o->type == OBJ_LANEHISTORY)
-            return err_set(err, ERR_BAD_REQUEST, "lane exports are not supported by this server yet");
         if (o->type != OBJ_COMPONENT && o->type != OBJ_VERSION)
             continue;
         buf_t raw, payload;
@@ -400,7 +113,7 @@ static int plan_load(plan_t *p, const char *client_id, err_t *err)
 
 /* Every Version ref reachable from head through the uploaded Versions; a traversed Version
  * adds its parents even when they were not uploaded. Stops at `stop` (exclusive). */
-static int reach(plan_t *p, const char *head, const char *stop, refset_t *out)
+int plan_reach(plan_t *p, const char *head, const char *stop, refset_t *out)
 {
     if (!head)
         return 0;
@@ -445,7 +158,7 @@ static int reach(plan_t *p, const char *head, const char *stop, refset_t *out)
     return rc;
 }
 
-static void add_id(plan_t *p, const char *name, const char *version)
+void plan_add_id(plan_t *p, const char *name, const char *version)
 {
     char id[3 * NAME_MAX_LEN];
     snprintf(id, sizeof id, "%s/%s@%s", p->scope->name, name, version);
@@ -475,7 +188,7 @@ static void add_hash_ids(plan_t *p, cmerge_t *m, refset_t *reached, json_t *vers
                 tagged = true;
         }
         if (!tagged)
-            add_id(p, m->ci.name, o->ref);
+            plan_add_id(p, m->ci.name, o->ref);
     }
 }
 
@@ -522,7 +235,7 @@ static int merge_existing(plan_t *p, cmerge_t *m, json_t *ex_json, err_t *err)
 
     refset_t reached;
     refset_init(&reached);
-    if (reach(p, in->head, NULL, &reached) != 0) {
+    if (plan_reach(p, in->head, NULL, &reached) != 0) {
         refset_free(&reached);
         return err_set(err, ERR_INTERNAL, "out of memory");
     }
@@ -564,7 +277,7 @@ static int merge_existing(plan_t *p, cmerge_t *m, json_t *ex_json, err_t *err)
                                " export with --all-versions",
                                id, tag, ref);
             }
-            add_id(p, in->name, tag);
+            plan_add_id(p, in->name, tag);
         }
         json_object_set(versions, tag, r);
     }
@@ -584,7 +297,7 @@ static int merge_existing(plan_t *p, cmerge_t *m, json_t *ex_json, err_t *err)
     }
     refset_t fresh;
     refset_init(&fresh);
-    reach(p, in->head, ex.head, &fresh);
+    plan_reach(p, in->head, ex.head, &fresh);
     add_hash_ids(p, m, &fresh, versions);
     refset_free(&fresh);
     m->result = res;
@@ -597,7 +310,7 @@ static int merge_new(plan_t *p, cmerge_t *m, err_t *err)
     const component_info_t *in = &m->ci;
     refset_t reached;
     refset_init(&reached);
-    reach(p, in->head, NULL, &reached);
+    plan_reach(p, in->head, NULL, &reached);
     const char *tag;
     json_t *r;
     json_object_foreach(in->versions, tag, r)
@@ -609,7 +322,7 @@ static int merge_new(plan_t *p, cmerge_t *m, err_t *err)
                            " export with --all-versions",
                            p->scope->name, in->name, tag, json_string_value(r));
         }
-        add_id(p, in->name, tag);
+        plan_add_id(p, in->name, tag);
     }
     for (size_t i = 0; i < reached.cap; i++) {
         if (!reached.used[i])
@@ -692,7 +405,7 @@ static void assign_components(plan_t *p)
         }
         refset_t reached;
         refset_init(&reached);
-        reach(p, m->ci.head, NULL, &reached);
+        plan_reach(p, m->ci.head, NULL, &reached);
         for (size_t i = 0; i < p->n; i++)
             if (p->objs[i].type == OBJ_VERSION && refset_has(&reached, p->objs[i].ref))
                 p->objs[i].component = m->ci.name;
@@ -702,6 +415,9 @@ static void assign_components(plan_t *p)
 
 static int plan_merge(plan_t *p, err_t *err)
 {
+    bool lanes = false;
+    for (size_t i = 0; i < p->n; i++)
+        lanes |= p->objs[i].type == OBJ_LANE;
     p->ids = json_array();
     p->conflicts = json_array();
     p->need_update = json_array();
@@ -716,12 +432,15 @@ static int plan_merge(plan_t *p, err_t *err)
         m->in = o;
         if (component_info_parse(o->json, &m->ci, err) != 0)
             return -1;
-        if (strcmp(m->ci.scope, p->scope->name) != 0)
+        if (!lanes && strcmp(m->ci.scope, p->scope->name) != 0)
             return err_set(err, ERR_BAD_REQUEST, "component %s/%s belongs to another scope than %s",
                            m->ci.scope, m->ci.name, p->scope->name);
+        m->object_only = lanes;
     }
     assign_components(p);
-    for (size_t c = 0; c < p->ncomps; c++) {
+    if (lanes && lane_plan_merge(p, err) != 0)
+        return -1;
+    for (size_t c = 0; !lanes && c < p->ncomps; c++) {
         cmerge_t *m = &p->comps[c];
         int rc = index_component_get(p->st->ix, p->scope->id, m->ci.name, &m->row);
         if (rc < 0)
@@ -750,7 +469,8 @@ static int plan_merge(plan_t *p, err_t *err)
         err_field(err, "idsNeedUpdate", json_deep_copy(p->need_update));
         return -1;
     }
-    return check_deps(p, err);
+    /* a lane's dependencies may live in other scopes: the lane merge checked its own heads */
+    return lanes ? 0 : check_deps(p, err);
 }
 
 static void row_from_merge(plan_t *p, cmerge_t *m, const component_info_t *final, int64_t now)
@@ -831,6 +551,15 @@ static int index_version(plan_t *p, pobj_t *o)
         rc = index_version_ref_put(ix, s, o->ref, VREF_PARENT, o->vi.parents[i]);
     for (size_t i = 0; rc == 0 && i < o->vi.nartifacts; i++)
         rc = index_version_ref_put(ix, s, o->ref, VREF_ARTIFACT, o->vi.artifacts[i]);
+    for (size_t i = 0; rc == 0 && i < o->vi.nsquashed; i++)
+        rc = index_version_ref_put(ix, s, o->ref, VREF_SQUASHED, o->vi.squashed[i]);
+    if (rc == 0 && o->vi.unrelated)
+        rc = index_version_ref_put(ix, s, o->ref, VREF_UNRELATED, o->vi.unrelated);
+    if (rc == 0 && o->vi.depgraph)
+        rc = index_version_ref_put(ix, s, o->ref, VREF_DEPGRAPH,
+                                   is_ref40(o->vi.depgraph, strlen(o->vi.depgraph))
+                                       ? o->vi.depgraph
+                                       : "0000000000000000000000000000000000000000");
     for (size_t i = 0; rc == 0 && i < o->vi.ndeps; i++)
         rc = index_version_dep_put(ix, s, o->ref, o->vi.deps[i].scope, o->vi.deps[i].name,
                                    o->vi.deps[i].version);
@@ -844,8 +573,10 @@ static int plan_write(plan_t *p, const char *client_id, err_t *err)
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < p->n; i++) {
         pobj_t *o = &p->objs[i];
-        /* Components are written merged below; the scope's own ScopeMeta stays */
-        if (o->type == OBJ_COMPONENT || o->type == OBJ_SCOPEMETA)
+        /* Components are written merged below, lanes by the lane merge; the scope's own
+         * ScopeMeta stays */
+        if (o->type == OBJ_COMPONENT || o->type == OBJ_SCOPEMETA || o->type == OBJ_LANE ||
+            o->type == OBJ_LANEHISTORY)
             continue;
         rc = index_object_put(ix, s, o->ref, o->type, o->blob, o->size);
         if (rc == 0 && o->type == OBJ_VERSION)
@@ -853,6 +584,8 @@ static int plan_write(plan_t *p, const char *client_id, err_t *err)
     }
     for (size_t c = 0; rc == 0 && c < p->ncomps; c++) {
         cmerge_t *m = &p->comps[c];
+        if (m->object_only && index_object_get(ix, s, m->in->ref, NULL) == 1)
+            rc = index_object_put(ix, s, m->in->ref, OBJ_COMPONENT, m->in->blob, m->in->size);
         if (!m->changed)
             continue;
         rc = index_object_put(ix, s, m->in->ref, OBJ_COMPONENT, m->blob, m->size);
@@ -867,6 +600,21 @@ static int plan_write(plan_t *p, const char *client_id, err_t *err)
                 rc = index_tag_put(ix, s, m->ci.name, tag, json_string_value(r));
         }
     }
+    /* every changed component's VersionHistory, from the rows just written */
+    blob_batch_t batch;
+    blob_batch_init(&batch, p->st->bs);
+    for (size_t c = 0; rc == 0 && c < p->ncomps; c++) {
+        cmerge_t *m = &p->comps[c];
+        if (!m->changed)
+            continue;
+        json_t *versions = m->result ? json_object_get(m->result, "versions") : m->ci.versions;
+        rc = history_store(p->st, p->scope, m->ci.name, m->row.head[0] ? m->row.head : NULL,
+                           versions, &batch, err);
+    }
+    if (rc == 0 && p->nlanes)
+        rc = lane_plan_write(p, &batch, err);
+    if (rc == 0 && blob_batch_sync(&batch) != 0)
+        rc = -1;
     char *result = rc == 0 ? json_dumps(p->ids, JSON_COMPACT) : NULL;
     if (rc == 0)
         rc = result ? index_pending_persisted(ix, s, client_id, result, (int64_t)time(NULL)) : -1;

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "history.h"
+#include "lane.h"
 #include "model.h"
 
 void fetch_list_init(fetch_list_t *l)
@@ -74,6 +76,18 @@ int fetch_parse_request(json_t *body, bool modern, uint64_t max_ids, json_t **id
     }
     opts->include_artifacts = opt_bool(fo, "includeArtifacts", false);
     opts->ignore_missing_head = opt_bool(fo, "ignoreMissingHead", false);
+    opts->include_version_history = modern && opt_bool(fo, "includeVersionHistory", false);
+    opts->only_if_built = opt_bool(fo, "onlyIfBuilt", false);
+    opts->prefer_dependency_graph = opt_bool(fo, "preferDependencyGraph", false);
+    opts->allow_external = opt_bool(fo, "allowExternal", false);
+    opts->include_lane_history = opt_bool(fo, "includeLaneHistory", false);
+    const char *lane = json_string_value(json_object_get(fo, "laneId"));
+    if (lane) {
+        const char *name = lane_id_name(lane);
+        if (!name)
+            return err_set(err, ERR_BAD_REQUEST, "invalid laneId");
+        snprintf(opts->lane, sizeof opts->lane, "%s", name);
+    }
     return 0;
 }
 
@@ -84,6 +98,7 @@ typedef struct {
     fetch_list_t *out;
     err_t *err;
     int failed;
+    json_t *lane; /* laneId's Lane, when it exists */
 } fetch_ctx_t;
 
 /* Adds a stored object of the scope; missing ones are left out (the client reports them). */
@@ -221,6 +236,12 @@ static int add_dep_cb(void *ctx, const char *dscope, const char *dname, const ch
     if (index_component_get(c->st->ix, c->scope->id, dname, &row) != 0 ||
         resolve(c, &row, dversion, vref) != 0)
         return 0;
+    if (c->o->only_if_built) {
+        char status[32];
+        if (index_version_build_status(c->st->ix, c->scope->id, vref, status, sizeof status) == 0 &&
+            status[0] && strcmp(status, "succeed") && strcmp(status, "skipped"))
+            return 0;
+    }
     add_component_version(c, &row, vref, false, NULL);
     return 0;
 }
@@ -229,6 +250,11 @@ static void add_component_version(fetch_ctx_t *c, const component_row_t *row, co
                                   bool history, const char *stop)
 {
     add_object(c, row->ref);
+    if (c->o->include_version_history) {
+        char vh[REF_HEX];
+        history_ref(c->scope->name, row->name, vh);
+        add_object(c, vh);
+    }
     if (history) {
         /* legacy components have no parents: their history is every tag */
         if (!c->o->return_nothing_if_current)
@@ -239,44 +265,102 @@ static void add_component_version(fetch_ctx_t *c, const component_row_t *row, co
     }
 }
 
+static int found_cb(void *ctx, const char *ref)
+{
+    (void)ref;
+    *(bool *)ctx = true;
+    return 1;
+}
+
+/* A Version with its dependency graph lets the client resolve dependencies itself. */
+static bool has_depgraph(fetch_ctx_t *c, const char *vref)
+{
+    bool found = false;
+    index_version_ref_each(c->st->ix, c->scope->id, vref, VREF_DEPGRAPH, found_cb, &found);
+    return found;
+}
+
+/* A component the scope holds only as an object: a lane-only one, or another scope's that a
+ * lane brought. */
+static bool object_only_row(fetch_ctx_t *c, const bit_id_t *id, component_row_t *row)
+{
+    memset(row, 0, sizeof *row);
+    snprintf(row->name, sizeof row->name, "%s", id->name);
+    sha1_hex3(id->scope, "/", id->name, row->ref);
+    object_row_t o;
+    return index_object_get(c->st->ix, c->scope->id, row->ref, &o) == 0 && o.type == OBJ_COMPONENT;
+}
+
 static void collect_component(fetch_ctx_t *c, const char *idstr)
 {
     bit_id_t id;
-    if (!bit_id_parse(idstr, &id) || strcmp(id.scope, c->scope->name) != 0)
+    if (!bit_id_parse(idstr, &id))
         return;
+    bool own = !strcmp(id.scope, c->scope->name);
+    if (!own && !c->o->allow_external)
+        return;
+    /* on a lane, the component's head is the lane's entry */
+    const char *on_lane = c->lane ? lane_head(c->lane, id.scope, id.name) : NULL;
+    if (on_lane && !is_ref40(on_lane, strlen(on_lane)))
+        on_lane = NULL;
     component_row_t row;
-    if (index_component_get(c->st->ix, c->scope->id, id.name, &row) != 0)
+    if ((!own || index_component_get(c->st->ix, c->scope->id, id.name, &row) != 0) &&
+        !object_only_row(c, &id, &row))
         return;
     char vref[REF_HEX];
     const char *stop = NULL;
     if (c->o->type == FETCH_DELTA) {
         /* the id's version is what the client has: send what leads from it to the head */
-        if (!row.head[0] && !row.latest[0])
-            return;
-        if (resolve(c, &row, "", vref) != 0)
+        if (on_lane)
+            memcpy(vref, on_lane, REF_HEX);
+        else if (resolve(c, &row, "", vref) != 0)
             return;
         if (id.version[0] && strcmp(id.version, vref) == 0)
             return;
         stop = id.version[0] ? id.version : NULL;
+    } else if (!id.version[0] && on_lane) {
+        memcpy(vref, on_lane, REF_HEX);
+    } else if (!id.version[0] && !row.head[0] && c->o->ignore_missing_head && c->o->modern) {
+        return; /* a lane-only component: no head on main */
     } else if (resolve(c, &row, id.version, vref) != 0) {
         return;
     }
+    if (index_object_get(c->st->ix, c->scope->id, vref, NULL) != 0)
+        return; /* a Version the scope does not hold is skipped, as Bit does */
     add_component_version(c, &row, vref, c->o->with_history, stop);
-    if (c->o->with_deps)
+    if (c->o->with_deps && !(c->o->prefer_dependency_graph && has_depgraph(c, vref)))
         index_version_dep_each(c->st->ix, c->scope->id, vref, add_dep_cb, c);
 }
 
 int fetch_collect(store_t *st, const scope_row_t *scope, json_t *ids, const fetch_opts_t *o,
                   fetch_list_t *out, err_t *err)
 {
-    fetch_ctx_t c = {st, scope, o, out, err, 0};
-    if (o->type == FETCH_LANE)
-        return err_set(err, ERR_LANE_NOT_FOUND, "lanes are not supported by this server yet");
+    fetch_ctx_t c = {st, scope, o, out, err, 0, NULL};
     if (index_begin_read(st->ix) != 0)
         return err_set(err, ERR_INTERNAL, "index busy");
     size_t i;
     json_t *id;
-    if (o->type == FETCH_OBJECT) {
+    if (o->type == FETCH_LANE) {
+        json_array_foreach(ids, i, id)
+        {
+            const char *name = lane_id_name(json_string_value(id));
+            char ref[REF_HEX];
+            json_t *lane = name ? lane_load(st, scope, name, ref, err) : NULL;
+            if (!lane) {
+                if (!name)
+                    err_set(err, ERR_BAD_REQUEST, "invalid lane id");
+                index_rollback(st->ix);
+                return -1; /* before the reply starts: the client gets code 138 */
+            }
+            json_decref(lane);
+            add_object(&c, ref);
+            if (o->include_lane_history) {
+                char lh[REF_HEX];
+                lane_history_ref(ref, lh);
+                add_object(&c, lh);
+            }
+        }
+    } else if (o->type == FETCH_OBJECT) {
         json_array_foreach(ids, i, id)
         {
             const char *ref = json_string_value(id);
@@ -284,6 +368,13 @@ int fetch_collect(store_t *st, const scope_row_t *scope, json_t *ids, const fetc
                 add_object(&c, ref);
         }
     } else {
+        if (o->lane[0]) {
+            char ref[REF_HEX];
+            err_t ignore;
+            err_init(&ignore);
+            c.lane = lane_load(st, scope, o->lane, ref, &ignore); /* absent: ids resolve on main */
+            err_clear(&ignore);
+        }
         json_array_foreach(ids, i, id)
         {
             collect_component(&c, json_string_value(id));
@@ -302,5 +393,6 @@ int fetch_collect(store_t *st, const scope_row_t *scope, json_t *ids, const fetc
         }
     }
     index_rollback(st->ix);
+    json_decref(c.lane);
     return c.failed ? -1 : 0;
 }

@@ -18,6 +18,12 @@ typedef struct {
     bool with_history;
     bool include_artifacts;
     bool ignore_missing_head;
+    bool include_version_history; /* modern clients only */
+    bool only_if_built;           /* dependencies whose build did not succeed are left out */
+    bool prefer_dependency_graph; /* no dependencies for Versions that carry their graph */
+    bool allow_external;          /* ids of other scopes, as lanes hold them */
+    bool include_lane_history;
+    char lane[256];               /* laneId's name: ids without version mean the lane's head */
     bool return_nothing_if_current;
 } fetch_opts_t;
 

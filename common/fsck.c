@@ -268,6 +268,16 @@ static int check_component(void *ctx, const component_row_t *c)
     return 0;
 }
 
+static int check_lane(void *ctx, const char *name, const char *ref)
+{
+    fsck_t *f = ctx;
+    f->rep->lanes++;
+    char what[NAME_MAX_LEN * 3];
+    snprintf(what, sizeof what, "lane %s/%s", scope_name(f, f->scope), name);
+    expect_object(f, what, ref, OBJ_LANE);
+    return 0;
+}
+
 int fsck_run(store_t *st, const char *quarantine, FILE *out, fsck_report_t *rep, err_t *err)
 {
     *rep = (fsck_report_t){0};
@@ -294,8 +304,10 @@ int fsck_run(store_t *st, const char *quarantine, FILE *out, fsck_report_t *rep,
     }
     for (size_t i = 0; i < f.nscopes; i++) {
         f.scope = f.scopes[i].id;
-        if (index_component_each(st->ix, f.scope, check_component, &f) != 0) {
-            err_set(err, ERR_INTERNAL, "cannot read the components: %s", index_errmsg(st->ix));
+        if (index_component_each(st->ix, f.scope, check_component, &f) != 0 ||
+            index_lane_each(st->ix, f.scope, check_lane, &f) != 0) {
+            err_set(err, ERR_INTERNAL, "cannot read the components and lanes: %s",
+                    index_errmsg(st->ix));
             goto done;
         }
     }

@@ -33,6 +33,7 @@ enum {
     Q_TAG_GET,
     Q_TAG_EACH,
     Q_VERSION_PUT,
+    Q_VERSION_BUILD_STATUS,
     Q_VREF_PUT,
     Q_VREF_EACH,
     Q_VDEP_PUT,
@@ -67,6 +68,10 @@ enum {
     Q_MEMBER_EACH,
     Q_AUDIT_ADD,
     Q_AUDIT_EACH,
+    Q_LANE_PUT,
+    Q_LANE_GET,
+    Q_LANE_EACH,
+    Q_LANE_DELETE,
     Q_OBJECT_COUNT_ALL,
     Q_SCOPE_COUNT_ALL,
     Q_PENDING_OBJECT_EACH_ALL,
@@ -104,6 +109,7 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_VERSION_PUT] = "INSERT INTO versions(scope_id, ref, component, message, username, email, date,"
                       " build_status) VALUES (?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT(scope_id, ref)"
                       " DO UPDATE SET component = coalesce(versions.component, excluded.component)",
+    [Q_VERSION_BUILD_STATUS] = "SELECT build_status FROM versions WHERE scope_id = ?1 AND ref = ?2",
     [Q_VREF_PUT] = "INSERT OR IGNORE INTO version_refs(scope_id, version, kind, ref) VALUES (?1,?2,?3,?4)",
     [Q_VREF_EACH] = "SELECT ref FROM version_refs WHERE scope_id = ?1 AND version = ?2 AND kind = ?3",
     [Q_VDEP_PUT] = "INSERT OR IGNORE INTO version_deps(scope_id, version, dep_scope, dep_name,"
@@ -156,6 +162,12 @@ static const char *const sql_text[Q__COUNT] = {
                       " WHERE m.scope_id = ?1 ORDER BY u.name",
     [Q_AUDIT_ADD] = "INSERT INTO audit(at, actor, address, action, scope, detail)"
                     " VALUES (?1,?2,?3,?4,?5,?6)",
+    [Q_LANE_PUT] = "INSERT INTO lanes(scope_id, name, ref, updated_at) VALUES (?1,?2,?3,?4)"
+                  " ON CONFLICT(scope_id, name) DO UPDATE SET ref = excluded.ref,"
+                  " updated_at = excluded.updated_at",
+    [Q_LANE_GET] = "SELECT ref FROM lanes WHERE scope_id = ?1 AND name = ?2",
+    [Q_LANE_EACH] = "SELECT name, ref FROM lanes WHERE scope_id = ?1 ORDER BY name",
+    [Q_LANE_DELETE] = "DELETE FROM lanes WHERE scope_id = ?1 AND name = ?2",
     [Q_AUDIT_EACH] = "SELECT at, actor, address, action, scope, detail FROM audit"
                      " ORDER BY id DESC LIMIT ?1",
     [Q_OBJECT_COUNT_ALL] = "SELECT count(*) FROM objects",
@@ -563,6 +575,18 @@ int index_version_put(index_t *ix, int64_t scope, const char *ref, const version
                              m->message, m->username, m->email, m->date, m->build_status));
 }
 
+int index_version_build_status(index_t *ix, int64_t scope, const char *ref, char *out, size_t len)
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_VERSION_BUILD_STATUS, "it", scope, ref);
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        copy_col(st, 0, out, len);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
 int index_version_ref_put(index_t *ix, int64_t scope, const char *version, int kind,
                           const char *ref)
 {
@@ -966,6 +990,57 @@ int index_audit_each(index_t *ix, int64_t limit, int (*fn)(void *ctx, const audi
     }
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* ---- lanes */
+
+int index_lane_put(index_t *ix, int64_t scope, const char *name, const char *ref, int64_t now)
+{
+    return run(ix, prep_bind(ix, Q_LANE_PUT, "itti", scope, name, ref, now));
+}
+
+int index_lane_get(index_t *ix, int64_t scope, const char *name, char ref[REF_HEX])
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_LANE_GET, "it", scope, name);
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        copy_col(st, 0, ref, REF_HEX);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+int index_lane_each(index_t *ix, int64_t scope,
+                    int (*fn)(void *ctx, const char *name, const char *ref), void *ctx)
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_LANE_EACH, "i", scope);
+    if (!st)
+        return -1;
+    buf_t rows;
+    buf_init(&rows);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        for (int c = 0; c < 2; c++)
+            if (!buf_append(&rows, col(st, c), strlen(col(st, c)) + 1))
+                rc = SQLITE_NOMEM;
+    sqlite3_reset(st);
+    int out = rc == SQLITE_DONE ? 0 : -1;
+    for (size_t off = 0; out == 0 && off < rows.len;) {
+        const char *a = (const char *)rows.data + off;
+        const char *b = a + strlen(a) + 1;
+        off = (size_t)(b + strlen(b) + 1 - (const char *)rows.data);
+        if (fn(ctx, a, b))
+            break;
+    }
+    buf_free(&rows);
+    return out;
+}
+
+int index_lane_delete(index_t *ix, int64_t scope, const char *name)
+{
+    int rc = run(ix, prep_bind(ix, Q_LANE_DELETE, "it", scope, name));
+    return rc == 0 && sqlite3_changes(ix->db) == 0 ? 1 : rc;
 }
 
 /* ---- operations: fsck, gc, backup, WAL upkeep */

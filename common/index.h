@@ -82,8 +82,20 @@ typedef struct {
 } version_meta_t;
 
 int index_version_put(index_t *ix, int64_t scope, const char *ref, const version_meta_t *m);
+/* "" when the Version has none */
+int index_version_build_status(index_t *ix, int64_t scope, const char *ref, char *out, size_t len);
 
-enum { VREF_SOURCE = 0, VREF_PARENT = 1, VREF_ARTIFACT = 2 };
+/* What a Version refers to: Sources it needs, parent Versions, builder artifacts, and (not
+ * followed by fetches) the head of an unrelated history, squashed parents, and whether it
+ * carries a dependency graph. */
+enum {
+    VREF_SOURCE = 0,
+    VREF_PARENT = 1,
+    VREF_ARTIFACT = 2,
+    VREF_UNRELATED = 3,
+    VREF_SQUASHED = 4,
+    VREF_DEPGRAPH = 5,
+};
 int index_version_ref_put(index_t *ix, int64_t scope, const char *version, int kind,
                           const char *ref);
 int index_version_ref_each(index_t *ix, int64_t scope, const char *version, int kind,
@@ -189,6 +201,12 @@ int index_member_role(index_t *ix, int64_t scope, int64_t user, char role[16]);
 int index_member_delete(index_t *ix, int64_t scope, int64_t user);
 int index_member_each(index_t *ix, int64_t scope,
                       int (*fn)(void *ctx, const char *user, const char *role), void *ctx);
+
+int index_lane_put(index_t *ix, int64_t scope, const char *name, const char *ref, int64_t now);
+int index_lane_get(index_t *ix, int64_t scope, const char *name, char ref[REF_HEX]);
+int index_lane_each(index_t *ix, int64_t scope,
+                    int (*fn)(void *ctx, const char *name, const char *ref), void *ctx);
+int index_lane_delete(index_t *ix, int64_t scope, const char *name);
 
 typedef struct {
     int64_t at;

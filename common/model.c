@@ -315,6 +315,21 @@ int version_info_parse(json_t *v, version_info_t *out, err_t *err)
         json_t *r = json_object_get(v, single[i]);
         if (r && !json_is_null(r) && !push_ref(&out->sources, &out->nsources, json_string_value(r)))
             return err_set(err, ERR_BAD_REQUEST, "Version %s is not a valid ref", single[i]);
+        if (r && !json_is_null(r))
+            out->depgraph = json_string_value(r);
+    }
+    json_t *fe = json_object_get(v, "flattenedEdges");
+    if (!out->depgraph && json_is_array(fe) && json_array_size(fe) > 0)
+        out->depgraph = "inline";
+    const char *unrelated = json_string_value(json_object_get(json_object_get(v, "unrelated"), "head"));
+    if (unrelated && is_ref40(unrelated, strlen(unrelated)))
+        out->unrelated = unrelated;
+    size_t si;
+    json_t *sq;
+    json_array_foreach(json_object_get(json_object_get(v, "squashed"), "previousParents"), si, sq)
+    {
+        if (!push_ref(&out->squashed, &out->nsquashed, json_string_value(sq)))
+            return err_set(err, ERR_BAD_REQUEST, "Version squashed.previousParents[%zu] is not a valid ref", si);
     }
     json_t *parents = json_object_get(v, "parents");
     if (parents && !json_is_null(parents)) {
@@ -369,5 +384,6 @@ void version_info_free(version_info_t *v)
     free(v->artifacts);
     free(v->parents);
     free(v->deps);
+    free(v->squashed);
     memset(v, 0, sizeof *v);
 }

@@ -53,6 +53,10 @@ typedef struct {
     size_t nparents;
     dep_t *deps; /* flattenedDependencies */
     size_t ndeps;
+    const char *unrelated;  /* unrelated.head */
+    const char **squashed;  /* squashed.previousParents */
+    size_t nsquashed;
+    const char *depgraph;   /* dependenciesGraphRef or flattenedEdgesRef, when present */
     const char *message, *username, *email, *date, *build_status;
     bool deprecated, removed;
 } version_info_t;

@@ -32,11 +32,11 @@ int cmd_fsck(app_t *app, int argc, char **argv)
     err_init(&err);
     if (fsck_run(&st, repair ? quarantine : NULL, stdout, &rep, &err) != 0)
         return fail("fsck", err.msg);
-    printf("fsck: %llu blobs, %llu objects, %llu pending objects, %llu components, %llu tags "
-           "checked: ",
+    printf("fsck: %llu blobs, %llu objects, %llu pending objects, %llu components, %llu tags, "
+           "%llu lanes checked: ",
            (unsigned long long)rep.blobs, (unsigned long long)rep.objects,
            (unsigned long long)rep.pending_objects, (unsigned long long)rep.components,
-           (unsigned long long)rep.tags);
+           (unsigned long long)rep.tags, (unsigned long long)rep.lanes);
     if (!rep.problems) {
         printf("no damage\n");
         return 0;

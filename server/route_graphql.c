@@ -7,6 +7,7 @@
 #include "app.h"
 #include "namepattern.h"
 #include "graphql.h"
+#include "lane.h"
 #include "model.h"
 
 typedef struct {
@@ -64,8 +65,17 @@ static const gq_type_t t_scope = {
                                       {"_legacyList", &t_legacy_meta, ns_args},
                                       {"components", &t_component, list_args},
                                       {0}}};
-static const gq_type_t t_query = {"Query",
-                                  (const gq_field_def_t[]){{"scope", &t_scope, no_args}, {0}}};
+static const char *const ids_args[] = {"ids", NULL};
+static const gq_type_t t_lane_id = {
+    "LaneId", (const gq_field_def_t[]){{"name", NULL, no_args}, {"scope", NULL, no_args}, {0}}};
+static const gq_type_t t_lane = {
+    "Lane", (const gq_field_def_t[]){{"id", &t_lane_id, no_args},
+                                     {"laneComponentIds", &t_component_id, no_args},
+                                     {0}}};
+static const gq_type_t t_lanes = {"Lanes",
+                                  (const gq_field_def_t[]){{"list", &t_lane, ids_args}, {0}}};
+static const gq_type_t t_query = {
+    "Query", (const gq_field_def_t[]){{"scope", &t_scope, no_args}, {"lanes", &t_lanes, no_args}, {0}}};
 static const gq_type_t t_mutation = {"Mutation", (const gq_field_def_t[]){{0}}};
 
 static void gq_validate(gq_t *g, const gql_field_t *const *fields, size_t n, const gq_type_t *type)
@@ -246,6 +256,103 @@ static json_t *resolve_scope(gq_t *g, const gql_field_t *sel)
     return out;
 }
 
+/* Lanes.list (protocol.md §5.7): every lane of the scope and "main", or the ones asked for. */
+typedef struct {
+    gq_t *g;
+    json_t *out;
+    json_t *want; /* lane names asked for, or NULL for all */
+} lanes_ctx_t;
+
+static bool lane_wanted(json_t *want, const char *name)
+{
+    if (!want)
+        return true;
+    size_t i;
+    json_t *v;
+    json_array_foreach(want, i, v)
+    {
+        const char *s = json_string_value(v);
+        const char *n = s ? lane_id_name(s) : NULL;
+        if (n && !strcmp(n, name))
+            return true;
+    }
+    return false;
+}
+
+static int main_component(void *ctx, const component_row_t *c)
+{
+    lanes_ctx_t *l = ctx;
+    if (c->head[0] && !c->removed)
+        json_array_append_new(l->out, json_pack("{s:s, s:s, s:s}", "name", c->name, "scope",
+                                                l->g->r->scope.name, "version", c->latest));
+    return 0;
+}
+
+static int one_lane(void *ctx, const char *name, const char *ref)
+{
+    lanes_ctx_t *l = ctx;
+    if (!lane_wanted(l->want, name))
+        return 0;
+    err_t err;
+    err_init(&err);
+    json_t *lane = store_object_json(&l->g->st, l->g->r->scope.id, ref, OBJ_LANE, &err);
+    err_clear(&err);
+    if (!lane)
+        return 0;
+    json_t *comps = json_array();
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(lane, "components"), i, e)
+    {
+        if (json_is_true(json_object_get(e, "isDeleted")))
+            continue;
+        json_t *id = json_object_get(e, "id");
+        json_array_append_new(comps, json_pack("{s:O, s:O, s:O}", "name", json_object_get(id, "name"),
+                                               "scope", json_object_get(id, "scope"), "version",
+                                               json_object_get(e, "head")));
+    }
+    json_decref(lane);
+    json_array_append_new(l->out, json_pack("{s:{s:s, s:s}, s:o}", "id", "name", name, "scope",
+                                            l->g->r->scope.name, "laneComponentIds", comps));
+    return 0;
+}
+
+static json_t *resolve_lanes_list(gq_t *g, const gql_field_t *f)
+{
+    json_t *ids = gql_arg_json(g->doc, f, "ids");
+    lanes_ctx_t l = {g, json_array(), json_array_size(ids) ? ids : NULL};
+    if (lane_wanted(l.want, "main")) {
+        lanes_ctx_t m = {g, json_array(), NULL};
+        index_component_each(g->st.ix, g->r->scope.id, main_component, &m);
+        json_array_append_new(l.out, json_pack("{s:{s:s, s:s}, s:o}", "id", "name", "main", "scope",
+                                               g->r->scope.name, "laneComponentIds", m.out));
+    }
+    index_lane_each(g->st.ix, g->r->scope.id, one_lane, &l);
+    json_decref(ids);
+    json_t *res = json_array();
+    size_t i;
+    json_t *e;
+    json_array_foreach(l.out, i, e)
+    {
+        json_array_append_new(res, select_object(g, f, e, "Lane"));
+    }
+    json_decref(l.out);
+    return res;
+}
+
+static json_t *resolve_lanes(gq_t *g, const gql_field_t *sel)
+{
+    json_t *out = json_object();
+    for (size_t i = 0; i < sel->nfields; i++) {
+        const gql_field_t *f = sel->fields[i];
+        if (!strcmp(f->name, "list"))
+            json_object_set_new(out, gql_field_key(f), resolve_lanes_list(g, f));
+        else if (!strcmp(f->name, "__typename"))
+            json_object_set_new(out, gql_field_key(f), json_string("Lanes"));
+    }
+    return out;
+}
+
 static int gq_reply_errors(req_t *r, json_t *errors)
 {
     return reply_json(r, 400, json_pack("{s:o}", "errors", errors));
@@ -288,6 +395,8 @@ int handle_graphql(req_t *r)
         const gql_field_t *f = op.fields[i];
         if (op.kind == GQL_QUERY && !strcmp(f->name, "scope"))
             json_object_set_new(data, gql_field_key(f), resolve_scope(&g, f));
+        else if (op.kind == GQL_QUERY && !strcmp(f->name, "lanes"))
+            json_object_set_new(data, gql_field_key(f), resolve_lanes(&g, f));
         else if (!strcmp(f->name, "__typename"))
             json_object_set_new(data, gql_field_key(f),
                                 json_string(op.kind == GQL_QUERY ? "Query" : "Mutation"));

@@ -37,6 +37,7 @@ for client in bitbin283 legacy160; do
   TOKEN_VIEW_ID="$(scoped_cmd token list view | tail -1 | cut -f1)"
   check "auth $client" bash "$here/auth.sh" "$client"
 done
+check "raw client (Bit's own HTTP class, modern fetch options)" bash "$here/rawclient.sh"
 check "no token in the log" bash -c "! grep -F -e \"\$TOKEN_DEV\" -e \"\$TOKEN_VIEW\" \"\$SCOPED_DATA/log\""
 
 echo "cli: $passed passed, $failed failed"

@@ -7,6 +7,7 @@
 #include "capture.h"
 #include "export.h"
 #include "fetch.h"
+#include "history.h"
 #include "log.h"
 #include "model.h"
 #include "unit.h"
@@ -172,6 +173,27 @@ static void test_fetch_closures(void)
               true, &l);
     CHECK(list_has(&l, UTIL_COMP) && list_has(&l, UTIL_V101) && !list_has(&l, UTIL_V100));
     fetch_list_free(&l);
+
+    /* VersionHistory: generated at persist, sent only to modern clients that ask for it */
+    char vh[REF_HEX];
+    history_ref("myorg.myscope", "util", vh);
+    fetch_ids("[\"myorg.myscope/util\"]",
+              "{\"type\":\"component\",\"withoutDependencies\":true,\"fetchSchema\":\"0.0.3\","
+              "\"includeVersionHistory\":true}",
+              true, &l);
+    CHECK(list_has(&l, vh));
+    fetch_list_free(&l);
+    fetch_ids("[\"myorg.myscope/util\"]", "{\"includeVersionHistory\":true}", false, &l);
+    CHECK(list_has(&l, UTIL_COMP) && !list_has(&l, vh));
+    fetch_list_free(&l);
+    err_t err;
+    err_init(&err);
+    json_t *vhj = store_object_json(&st, scope.id, vh, OBJ_VERSIONHISTORY, &err);
+    CHECK(vhj != NULL);
+    CHECK_STR(json_string_value(json_object_get(vhj, "name")), "util");
+    /* legacy tags have no parents: both versions are listed, each with an empty parents list */
+    CHECK(json_array_size(json_object_get(vhj, "versions")) == 2);
+    json_decref(vhj);
 
     /* type object: raw hashes that exist */
     fetch_ids("[\"" UTIL_SRC101 "\", \"0000000000000000000000000000000000000000\", \"../x\"]",

@@ -1,0 +1,20 @@
+/* VersionHistory objects (protocol.md §6.4): the server's record of a component's Version DAG,
+ * which modern clients ask for on import. Built from the index, so it is always complete for
+ * what the scope holds. */
+#ifndef SCOPED_HISTORY_H
+#define SCOPED_HISTORY_H
+
+#include <jansson.h>
+
+#include "blob.h"
+#include "store.h"
+
+/* Builds and stores (blob + objects row) the VersionHistory of scope/name, walking from head
+ * (may be NULL) and every version of tags (tag -> ref). Blobs go into batch; the caller syncs
+ * it before committing. */
+int history_store(store_t *st, const scope_row_t *scope, const char *name, const char *head,
+                  json_t *tags, blob_batch_t *batch, err_t *err);
+/* sha1("scope/name:VersionHistory") */
+void history_ref(const char *scope, const char *name, char ref[REF_HEX]);
+
+#endif
