@@ -2,6 +2,7 @@
 # `make` builds build/scoped; `make check` runs every test; `make SANITIZE=1 check` does so under ASan/UBSan.
 
 PREFIX  ?= /usr/local
+SYSCONFDIR ?= $(PREFIX)/etc
 DESTDIR ?=
 CC      ?= cc
 PKGS    := libmicrohttpd sqlite3 jansson libsodium libzstd zlib nettle
@@ -71,11 +72,18 @@ unit-test: $(UNIT_BIN)
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/scoped/migrations \
-	           $(DESTDIR)$(PREFIX)/share/scoped/systemd $(DESTDIR)$(PREFIX)/etc/scoped
+	           $(DESTDIR)$(PREFIX)/share/scoped/systemd $(DESTDIR)$(SYSCONFDIR)/scoped
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/scoped
 	install -m 0644 migrations/*.sql $(DESTDIR)$(PREFIX)/share/scoped/migrations/
-	install -m 0644 systemd/* $(DESTDIR)$(PREFIX)/share/scoped/systemd/
-	install -m 0644 conf/scoped.conf $(DESTDIR)$(PREFIX)/etc/scoped/scoped.conf
+	for u in systemd/scoped.service systemd/scoped.socket; do \
+	  sed -e 's|/usr/local/etc|$(SYSCONFDIR)|g' -e 's|/usr/local|$(PREFIX)|g' $$u > $(DESTDIR)$(PREFIX)/share/scoped/systemd/$${u#systemd/} && \
+	  chmod 0644 $(DESTDIR)$(PREFIX)/share/scoped/systemd/$${u#systemd/} || exit 1; done
+	install -d $(DESTDIR)$(PREFIX)/share/doc/scoped
+	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/scoped/README.md
+	install -m 0644 conf/scoped.conf $(DESTDIR)$(PREFIX)/share/scoped/scoped.conf.default
+	@# an upgrade keeps the operator's configuration
+	test -e $(DESTDIR)$(SYSCONFDIR)/scoped/scoped.conf || \
+	  install -m 0644 conf/scoped.conf $(DESTDIR)$(SYSCONFDIR)/scoped/scoped.conf
 
 format:
 	clang-format -i common/*.[ch] server/*.[ch] tests/unit/*.[ch]

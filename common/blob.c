@@ -171,11 +171,11 @@ int blob_writer_commit(blob_writer_t *w, char name[BLOB_HEX], uint64_t *size)
     if (close(w->fd) != 0)
         rc = -1;
     w->fd = -1;
-    if (rc == 0 && faccessat(bs->dirfd[d], name + 2, F_OK, 0) == 0) {
-        /* same bytes already stored: nothing to move, but refresh the mtime so that gc's
-         * grace period protects it until the index references it */
+    if (rc == 0 && utimensat(bs->dirfd[d], name + 2, NULL, 0) == 0) {
+        /* same bytes already stored: nothing to move, but the mtime is refreshed so that gc's
+         * grace period protects it until the index references it. If gc took it away
+         * meanwhile, utimensat fails and this copy takes its place (blob_remove_if_stale). */
         unlinkat(bs->rootfd, w->tmp, 0);
-        utimensat(bs->dirfd[d], name + 2, NULL, 0);
         free(w);
         return 0;
     }
@@ -316,7 +316,85 @@ uint64_t blob_free_space(blobstore_t *bs)
 
 bool blob_healthy(blobstore_t *bs)
 {
-    struct stat st;
+    /* the directory open since the start must still be the one at the configured path: one
+     * removed or moved away keeps working through its descriptor, invisible to backups */
+    struct stat st, at_path;
     return fstat(bs->rootfd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_nlink > 0 &&
-           faccessat(bs->rootfd, "tmp", W_OK, 0) == 0;
+           stat(bs->root, &at_path) == 0 && at_path.st_ino == st.st_ino &&
+           at_path.st_dev == st.st_dev && faccessat(bs->rootfd, ".", R_OK | X_OK, 0) == 0 &&
+           faccessat(bs->rootfd, "tmp", W_OK, 0) == 0 && faccessat(bs->dirfd[0], ".", R_OK, 0) == 0;
+}
+
+int blob_size(blobstore_t *bs, const char *name, uint64_t *size)
+{
+    struct stat st;
+    if (!blob_name_valid(name) || fstatat(bs->dirfd[fanout(name)], name + 2, &st, 0) != 0)
+        return -1;
+    *size = (uint64_t)st.st_size;
+    return 0;
+}
+
+static void aside_name(char out[64], const char *prefix)
+{
+    unsigned char rnd[12];
+    char hex[25];
+    randombytes_buf(rnd, sizeof rnd);
+    hex_encode(rnd, sizeof rnd, hex);
+    snprintf(out, 64, "tmp/%s%s", prefix, hex);
+}
+
+int blob_remove_if_stale(blobstore_t *bs, const char *name, int64_t stale_before)
+{
+    if (!blob_name_valid(name))
+        return -1;
+    int d = fanout(name);
+    char aside[64];
+    aside_name(aside, "gc-");
+    /* Moved aside first: a writer re-using the blob refreshed its mtime either before the
+     * move (seen below: it goes back) or after it (its utimensat fails, and it stores its own
+     * copy). Either way no index row is left naming a missing blob. */
+    if (renameat(bs->dirfd[d], name + 2, bs->rootfd, aside) != 0)
+        return errno == ENOENT ? 1 : -1;
+    struct stat st;
+    if (fstatat(bs->rootfd, aside, &st, 0) != 0 || st.st_mtime >= stale_before) {
+        if (renameat2(bs->rootfd, aside, bs->dirfd[d], name + 2, RENAME_NOREPLACE) != 0) {
+            if (errno != EEXIST)
+                return -1; /* left in tmp/ for the operator: never lost silently */
+            unlinkat(bs->rootfd, aside, 0); /* a writer stored the same bytes meanwhile */
+        }
+        return 1;
+    }
+    return unlinkat(bs->rootfd, aside, 0) == 0 ? 0 : -1;
+}
+
+int blob_tmp_clean(blobstore_t *bs, int64_t stale_before, uint64_t *removed)
+{
+    int fd = openat(bs->rootfd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    DIR *dir = fdopendir(fd);
+    if (!dir) {
+        close(fd);
+        return -1;
+    }
+    struct dirent *de;
+    while ((de = readdir(dir)) != NULL) {
+        struct stat st;
+        if (de->d_name[0] == '.' || fstatat(dirfd(dir), de->d_name, &st, 0) != 0 ||
+            !S_ISREG(st.st_mode) || st.st_mtime >= stale_before)
+            continue;
+        if (unlinkat(dirfd(dir), de->d_name, 0) == 0 && removed)
+            (*removed)++;
+    }
+    closedir(dir);
+    return 0;
+}
+
+int blob_quarantine(blobstore_t *bs, const char *name, const char *dir)
+{
+    if (!blob_name_valid(name) || (mkdir(dir, 0750) != 0 && errno != EEXIST))
+        return -1;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return renameat(bs->dirfd[fanout(name)], name + 2, AT_FDCWD, path);
 }

@@ -50,8 +50,18 @@ bool blob_verify(blobstore_t *bs, const char *name);
 int blob_each(blobstore_t *bs, int (*fn)(void *ctx, const char *name, int64_t mtime), void *ctx);
 /* Free bytes on the blob filesystem. */
 uint64_t blob_free_space(blobstore_t *bs);
-/* Usable: the root exists, is a directory, and a temp file can be created. */
+/* Usable: the root is still at its path, readable, and a temp file can be created. */
 bool blob_healthy(blobstore_t *bs);
+int blob_size(blobstore_t *bs, const char *name, uint64_t *size);
+
+/* For gc: removes the blob unless its mtime is stale_before or later (written or re-used
+ * since), safely against a writer re-using it at the same moment. 0 removed, 1 kept or
+ * already gone, -1 error. */
+int blob_remove_if_stale(blobstore_t *bs, const char *name, int64_t stale_before);
+/* Removes temp files (of uploads that died, of gc) last changed before stale_before. */
+int blob_tmp_clean(blobstore_t *bs, int64_t stale_before, uint64_t *removed);
+/* For fsck --repair: moves the blob into dir (created if needed), out of the store. */
+int blob_quarantine(blobstore_t *bs, const char *name, const char *dir);
 const char *blob_root(blobstore_t *bs);
 
 #endif

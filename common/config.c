@@ -9,7 +9,8 @@
 
 #include "buf.h"
 
-typedef enum { K_BYTES, K_COUNT, K_SECONDS, K_STRING, K_BOOL } kind_t;
+/* K_INTERVAL is a duration where 0 means "off"; every other number must be positive. */
+typedef enum { K_BYTES, K_COUNT, K_SECONDS, K_INTERVAL, K_STRING, K_BOOL } kind_t;
 
 static const struct {
     const char *key;
@@ -40,6 +41,10 @@ static const struct {
     LIM("login_window", K_SECONDS, login_window_s),
     LIM("session_lifetime", K_SECONDS, session_lifetime_s),
 #undef LIM
+    {"gc_interval", K_INTERVAL, offsetof(config_t, gc_interval_s), 0},
+    {"gc_grace", K_SECONDS, offsetof(config_t, gc_grace_s), 0},
+    {"checkpoint_interval", K_INTERVAL, offsetof(config_t, checkpoint_interval_s), 0},
+    {"shutdown_timeout", K_SECONDS, offsetof(config_t, shutdown_timeout_s), 0},
 };
 
 void config_defaults(config_t *c)
@@ -49,6 +54,10 @@ void config_defaults(config_t *c)
     snprintf(c->data_dir, sizeof c->data_dir, "/var/lib/scoped");
     snprintf(c->log_level, sizeof c->log_level, "info");
     c->lim = (limits_t)LIMITS_DEFAULT;
+    c->gc_interval_s = 24 * 3600;
+    c->gc_grace_s = 3600;
+    c->checkpoint_interval_s = 300;
+    c->shutdown_timeout_s = 30;
 }
 
 /* "123", "64KiB", "8 MiB", "8GiB"; seconds take "30", "30s", "5m", "1h" */
@@ -73,13 +82,15 @@ static int parse_number(const char *v, kind_t kind, uint64_t *out)
             mul = GIB;
         else if (*end)
             return -1;
-    } else if (kind == K_SECONDS) {
+    } else if (kind == K_SECONDS || kind == K_INTERVAL) {
         if (!strcmp(end, "s"))
             mul = 1;
         else if (!strcmp(end, "m"))
             mul = 60;
         else if (!strcmp(end, "h"))
             mul = 3600;
+        else if (!strcmp(end, "d"))
+            mul = 86400;
         else if (*end)
             return -1;
     } else if (*end) {
@@ -158,12 +169,12 @@ int config_parse(config_t *c, const char *text, size_t len, const char *name, ch
             continue;
         }
         uint64_t n;
-        if (parse_number(v, keys[i].kind, &n) != 0 || n == 0) {
-            snprintf(err, errlen, "%s:%zu: bad value \"%s\" for %s (a positive %s)", name, lineno,
-                     v, k,
-                     keys[i].kind == K_BYTES     ? "size such as 8MiB"
-                     : keys[i].kind == K_SECONDS ? "duration such as 30s"
-                                                 : "integer");
+        if (parse_number(v, keys[i].kind, &n) != 0 || (n == 0 && keys[i].kind != K_INTERVAL)) {
+            snprintf(err, errlen, "%s:%zu: bad value \"%s\" for %s (%s)", name, lineno, v, k,
+                     keys[i].kind == K_BYTES      ? "a positive size such as 8MiB"
+                     : keys[i].kind == K_SECONDS  ? "a positive duration such as 30s"
+                     : keys[i].kind == K_INTERVAL ? "a duration such as 1h, or 0 for off"
+                                                  : "a positive integer");
             return -1;
         }
         memcpy(field, &n, sizeof n);

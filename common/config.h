@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "limit.h"
 
@@ -14,6 +15,11 @@ typedef struct {
     char log_level[16];
     bool cookie_secure;  /* session cookies carry Secure: set when TLS is in front */
     limits_t lim;
+    /* upkeep (conf/scoped.conf has their defaults) */
+    uint64_t gc_interval_s;         /* periodic gc in the daemon; 0: off */
+    uint64_t gc_grace_s;            /* gc never deletes a blob younger than this */
+    uint64_t checkpoint_interval_s; /* WAL checkpoints in the daemon; 0: SQLite's own only */
+    uint64_t shutdown_timeout_s;    /* SIGTERM waits this long for requests in flight */
 } config_t;
 
 void config_defaults(config_t *c);

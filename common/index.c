@@ -88,6 +88,13 @@ enum {
     Q_VREF_DELETE,
     Q_VDEP_DELETE,
     Q_DEPENDENTS,
+    Q_OBJECT_COUNT_ALL,
+    Q_SCOPE_COUNT_ALL,
+    Q_PENDING_OBJECT_EACH_ALL,
+    Q_BLOB_EACH_REFERENCED,
+    Q_BLOB_OBJECT_ROW,
+    Q_PENDING_DROP_BY_BLOB,
+    Q_PENDING_OBJECTS_ORPHANED,
     Q__COUNT
 };
 
@@ -143,7 +150,7 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_PENDING_COUNT] = "SELECT count(*) FROM pending WHERE state = 'uploaded'",
     [Q_BLOB_REFERENCED] = "SELECT 1 WHERE EXISTS (SELECT 1 FROM objects WHERE blob = ?1)"
                           " OR EXISTS (SELECT 1 FROM pending_objects WHERE blob = ?1)",
-    [Q_OBJECT_EACH_ALL] = "SELECT scope_id, ref, type, blob, size FROM objects",
+    [Q_OBJECT_EACH_ALL] = "SELECT scope_id, ref, type, blob, size FROM objects ORDER BY blob",
     [Q_USER_CREATE] = "INSERT INTO users(name, password, is_admin, created_at) VALUES (?1,?2,?3,?4)",
     [Q_USER_GET] = "SELECT id, name, password, is_admin, created_at FROM users WHERE name = ?1",
     [Q_USER_GET_ID] = "SELECT id, name, password, is_admin, created_at FROM users WHERE id = ?1",
@@ -222,6 +229,17 @@ static const char *const sql_text[Q__COUNT] = {
                      " JOIN components c ON c.scope_id = v.scope_id AND c.name = v.component"
                      " WHERE d.scope_id = ?1 AND d.dep_scope = ?2 AND d.dep_name = ?3"
                      " AND v.component <> ?3 ORDER BY v.component",
+    [Q_OBJECT_COUNT_ALL] = "SELECT count(*) FROM objects",
+    [Q_SCOPE_COUNT_ALL] = "SELECT count(*) FROM scopes",
+    [Q_PENDING_OBJECT_EACH_ALL] = "SELECT scope_id, client_id, ref, type, blob, size"
+                                  " FROM pending_objects ORDER BY blob",
+    [Q_BLOB_EACH_REFERENCED] = "SELECT blob FROM objects UNION SELECT blob FROM pending_objects"
+                               " ORDER BY 1",
+    [Q_BLOB_OBJECT_ROW] = "SELECT scope_id, ref FROM objects WHERE blob = ?1 LIMIT 1",
+    [Q_PENDING_DROP_BY_BLOB] = "DELETE FROM pending WHERE state = 'uploaded' AND (scope_id, client_id)"
+                               " IN (SELECT scope_id, client_id FROM pending_objects WHERE blob = ?1)",
+    [Q_PENDING_OBJECTS_ORPHANED] = "DELETE FROM pending_objects WHERE (scope_id, client_id) NOT IN"
+                                   " (SELECT scope_id, client_id FROM pending)",
 };
 
 struct index {
@@ -1258,4 +1276,123 @@ int index_component_dependents(index_t *ix, int64_t scope, const char *dep_scope
     }
     buf_free(&names);
     return out;
+}
+
+/* ---- operations: fsck, gc, backup, WAL upkeep */
+
+int index_object_count_all(index_t *ix, int64_t *n)
+{
+    return count_query(ix, prep(ix, Q_OBJECT_COUNT_ALL), n);
+}
+
+int index_scope_count_all(index_t *ix, int64_t *n)
+{
+    return count_query(ix, prep(ix, Q_SCOPE_COUNT_ALL), n);
+}
+
+int index_pending_object_each_all(index_t *ix,
+                                  int (*fn)(void *ctx, int64_t scope, const char *client_id,
+                                            const char *ref, obj_type_t type, const char *blob,
+                                            int64_t size),
+                                  void *ctx)
+{
+    sqlite3_stmt *st = prep(ix, Q_PENDING_OBJECT_EACH_ALL);
+    if (!st)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *t = col(st, 3);
+        if (fn(ctx, sqlite3_column_int64(st, 0), col(st, 1), col(st, 2),
+               obj_type_parse(t, strlen(t)), col(st, 4), sqlite3_column_int64(st, 5))) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int index_blob_each_referenced(index_t *ix, int (*fn)(void *ctx, const char *blob), void *ctx)
+{
+    sqlite3_stmt *st = prep(ix, Q_BLOB_EACH_REFERENCED);
+    if (!st)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (fn(ctx, col(st, 0))) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int index_blob_object_row(index_t *ix, const char *blob, int64_t *scope, char ref[REF_HEX])
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_BLOB_OBJECT_ROW, "t", blob);
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *scope = sqlite3_column_int64(st, 0);
+        copy_col(st, 1, ref, REF_HEX);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+int index_pending_drop_by_blob(index_t *ix, const char *blob, int64_t *n)
+{
+    if (run(ix, prep_bind(ix, Q_PENDING_DROP_BY_BLOB, "t", blob)) != 0)
+        return -1;
+    if (n)
+        *n = sqlite3_changes(ix->db);
+    return run(ix, prep(ix, Q_PENDING_OBJECTS_ORPHANED));
+}
+
+int index_quick_check(index_t *ix, int (*fn)(void *ctx, const char *problem), void *ctx)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(ix->db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    int rc, problems = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *line = col(st, 0);
+        if (strcmp(line, "ok") != 0) {
+            problems++;
+            fn(ctx, line);
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? problems : -1;
+}
+
+int index_backup(index_t *ix, const char *dest, err_t *err)
+{
+    sqlite3 *out = NULL;
+    if (sqlite3_open_v2(dest, &out, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+        err_set(err, ERR_INTERNAL, "cannot create %s: %s", dest,
+                out ? sqlite3_errmsg(out) : "out of memory");
+        sqlite3_close(out);
+        return -1;
+    }
+    /* one step copies every page inside one read transaction of the source: a consistent
+     * snapshot that writers (WAL) never wait for */
+    sqlite3_backup *b = sqlite3_backup_init(out, "main", ix->db, "main");
+    int rc = b ? sqlite3_backup_step(b, -1) : SQLITE_ERROR;
+    if (b)
+        sqlite3_backup_finish(b);
+    if (rc != SQLITE_DONE)
+        err_set(err, ERR_INTERNAL, "cannot copy the index: %s", sqlite3_errmsg(out));
+    sqlite3_close(out);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int index_checkpoint(index_t *ix, int busy_ms, int *wal_frames, int *checkpointed)
+{
+    sqlite3_busy_timeout(ix->db, busy_ms);
+    int rc = sqlite3_wal_checkpoint_v2(ix->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, wal_frames,
+                                       checkpointed);
+    sqlite3_busy_timeout(ix->db, 30000);
+    return rc == SQLITE_OK ? 0 : rc == SQLITE_BUSY ? 1 : -1;
 }

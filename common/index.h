@@ -133,11 +133,33 @@ int index_pending_count(index_t *ix, int64_t *n);
 
 /* Is this blob referenced by any object or pending object row? 0 yes, 1 no, -1 error */
 int index_blob_referenced(index_t *ix, const char *blob);
-/* Every object row, for fsck: scope, ref, type, blob, size */
+/* Every object row, for fsck, in blob order: scope, ref, type, blob, size */
 int index_object_each_all(index_t *ix,
                           int (*fn)(void *ctx, int64_t scope, const char *ref, obj_type_t type,
                                     const char *blob, int64_t size),
                           void *ctx);
+
+int index_object_count_all(index_t *ix, int64_t *n);
+int index_scope_count_all(index_t *ix, int64_t *n);
+/* Every pending object row, in blob order. */
+int index_pending_object_each_all(index_t *ix,
+                                  int (*fn)(void *ctx, int64_t scope, const char *client_id,
+                                            const char *ref, obj_type_t type, const char *blob,
+                                            int64_t size),
+                                  void *ctx);
+/* Each blob some object or pending object row names, once, in name order. */
+int index_blob_each_referenced(index_t *ix, int (*fn)(void *ctx, const char *blob), void *ctx);
+/* One object row naming blob: 0, or 1 when only pending objects (or nothing) name it. */
+int index_blob_object_row(index_t *ix, const char *blob, int64_t *scope, char ref[REF_HEX]);
+/* Drops the unpersisted pending exports that name blob; *n gets how many. */
+int index_pending_drop_by_blob(index_t *ix, const char *blob, int64_t *n);
+/* SQLite's own PRAGMA quick_check: fn gets each problem; returns how many, or -1. */
+int index_quick_check(index_t *ix, int (*fn)(void *ctx, const char *problem), void *ctx);
+/* A consistent copy of the whole index into the new file dest (SQLite's online backup). */
+int index_backup(index_t *ix, const char *dest, err_t *err);
+/* Checkpoints the WAL into the database and truncates it, waiting at most busy_ms for
+ * readers and the writer: 0 done, 1 busy (try later), -1 error. */
+int index_checkpoint(index_t *ix, int busy_ms, int *wal_frames, int *checkpointed);
 
 typedef struct {
     int64_t id;

@@ -5,8 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "gc.h"
 #include "log.h"
+#include "metrics.h"
 
 static void close_thread_index(void *p)
 {
@@ -29,9 +32,11 @@ int app_open(app_t *app, err_t *err)
         return err_set(err, ERR_INTERNAL, "out of memory");
     if (pthread_key_create(&app->ix_key, close_thread_index) != 0)
         return err_set(err, ERR_INTERNAL, "pthread_key_create failed");
-    index_t *ix = app_index(app);
+    /* the one place the index is created; app_index only opens it */
+    index_t *ix = index_open(app->index_path, err);
     if (!ix)
-        return err_set(err, ERR_INTERNAL, "cannot open index %s", app->index_path);
+        return -1;
+    pthread_setspecific(app->ix_key, ix);
     return index_migrate(ix, err);
 }
 
@@ -53,6 +58,12 @@ index_t *app_index(app_t *app)
     index_t *ix = pthread_getspecific(app->ix_key);
     if (ix)
         return ix;
+    /* created by app_open: a thread finding it gone must not start an empty one beside the
+     * real one's WAL */
+    if (access(app->index_path, F_OK) != 0) {
+        log_error("msg=\"index file is gone\" path=%s", app->index_path);
+        return NULL;
+    }
     err_t err;
     err_init(&err);
     ix = index_open(app->index_path, &err);
@@ -69,21 +80,64 @@ store_t app_store(app_t *app)
     return (store_t){app_index(app), app->bs, &app->cfg.lim};
 }
 
+static uint64_t maintenance_tick(const config_t *c)
+{
+    uint64_t every = c->lim.pending_expiry_s / 4;
+    if (every > 60)
+        every = 60;
+    if (c->gc_interval_s && c->gc_interval_s < every)
+        every = c->gc_interval_s;
+    if (c->checkpoint_interval_s && c->checkpoint_interval_s < every)
+        every = c->checkpoint_interval_s;
+    return every < 1 ? 1 : every;
+}
+
+static void maintenance_gc(app_t *app)
+{
+    store_t st = app_store(app);
+    gc_stats_t s;
+    err_t err;
+    err_init(&err);
+    if (!st.ix || gc_run(&st, app->cfg.gc_grace_s, app->cfg.lim.pending_expiry_s, &s, &err) != 0) {
+        log_error("msg=\"gc failed\" error=\"%s\"", st.ix ? err.msg : "no index");
+        metrics_gc(NULL, false);
+        return;
+    }
+    metrics_gc(&s, true);
+    log_info("msg=\"gc\" blobs=%llu deleted=%llu freed_bytes=%llu pending_expired=%lld "
+             "tmp_removed=%llu",
+             (unsigned long long)s.blobs_seen, (unsigned long long)s.blobs_deleted,
+             (unsigned long long)s.bytes_freed, (long long)s.pending_expired,
+             (unsigned long long)s.tmp_removed);
+}
+
+/* Steady reads can keep SQLite's own (passive) checkpoints from ever resetting the WAL; a
+ * truncating one that waits a moment for readers bounds it. */
+static void maintenance_checkpoint(app_t *app)
+{
+    index_t *ix = app_index(app);
+    int frames = 0, done = 0;
+    int rc = ix ? index_checkpoint(ix, 1000, &frames, &done) : -1;
+    metrics_checkpoint(rc);
+    if (rc < 0)
+        log_error("msg=\"WAL checkpoint failed\" error=\"%s\"", ix ? index_errmsg(ix) : "no index");
+    else
+        log_debug("msg=\"WAL checkpoint\" busy=%d frames=%d checkpointed=%d", rc, frames, done);
+}
+
 /* Background upkeep: abandoned pending exports expire, so no stale upload blocks a clientId
- * or holds blobs forever; expired web sessions go too. */
+ * or holds blobs forever; expired web sessions go too; gc and WAL checkpoints run when
+ * configured. */
 static void *maintenance_main(void *arg)
 {
     app_t *app = arg;
+    time_t next_gc = time(NULL) + (time_t)app->cfg.gc_interval_s;
+    time_t next_checkpoint = time(NULL) + (time_t)app->cfg.checkpoint_interval_s;
     pthread_mutex_lock(&app->maint_lock);
     while (!app->maint_stop) {
-        uint64_t every = app->cfg.lim.pending_expiry_s / 4;
-        if (every > 60)
-            every = 60;
-        if (every < 1)
-            every = 1;
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += (time_t)every;
+        until.tv_sec += (time_t)maintenance_tick(&app->cfg);
         pthread_cond_timedwait(&app->maint_cond, &app->maint_lock, &until);
         if (app->maint_stop)
             break;
@@ -101,6 +155,15 @@ static void *maintenance_main(void *arg)
         }
         if (ix)
             index_session_expire(ix, (int64_t)time(NULL), NULL);
+        time_t now = time(NULL);
+        if (app->cfg.gc_interval_s && now >= next_gc) {
+            maintenance_gc(app);
+            next_gc = time(NULL) + (time_t)app->cfg.gc_interval_s;
+        }
+        if (app->cfg.checkpoint_interval_s && now >= next_checkpoint) {
+            maintenance_checkpoint(app);
+            next_checkpoint = time(NULL) + (time_t)app->cfg.checkpoint_interval_s;
+        }
         pthread_mutex_lock(&app->maint_lock);
     }
     pthread_mutex_unlock(&app->maint_lock);

@@ -115,5 +115,9 @@ int handle_page_admin(req_t *r);
 int handle_page_members(req_t *r);
 
 int http_serve(app_t *app, const char *listen);
+/* The routing table, for /metrics' labels. */
+const route_t *http_routes(size_t *n);
+/* The index and the blob directory are usable (/healthz, the systemd watchdog). */
+bool http_healthy(app_t *app);
 
 #endif

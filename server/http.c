@@ -5,12 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include "app.h"
 #include "log.h"
+#include "metrics.h"
 #include "model.h"
+#include "systemd.h"
 
 static const route_t routes[] = {
     {"GET", false, "/healthz", BODY_NONE, false, handle_healthz},
@@ -47,6 +51,12 @@ static const route_t routes[] = {
 
 /* A GET no route above takes is a page to browse: /, /<scope>, /<scope>/~/<component>. */
 static const route_t page_route = {"GET", false, "/*", BODY_NONE, false, handle_pages};
+
+const route_t *http_routes(size_t *n)
+{
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
+}
 
 /* Collapses duplicate slashes and drops a trailing one. */
 static void normalize_path(const char *url, char *out, size_t outlen)
@@ -254,6 +264,7 @@ static req_t *req_new(app_t *app, struct MHD_Connection *conn, const char *url, 
     buf_init(&r->body);
     err_init(&r->err);
     unsigned long n = atomic_fetch_add(&app->requests, 1) + 1;
+    metrics_request_begin();
     unsigned char rnd[4];
     randombytes_buf(rnd, sizeof rnd);
     snprintf(r->request_id, sizeof r->request_id, "%02x%02x%02x%02x-%lu", rnd[0], rnd[1], rnd[2],
@@ -261,6 +272,27 @@ static req_t *req_new(app_t *app, struct MHD_Connection *conn, const char *url, 
     r->modern = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-client-version") != NULL;
     client_address(r);
     return r;
+}
+
+/* Which duration histogram a request belongs to; actions say which step in their body. */
+static metrics_step_t request_step(req_t *r)
+{
+    if (!r->route)
+        return STEP_NONE;
+    if (r->route->handle == handle_put)
+        return STEP_UPLOAD;
+    if (r->route->handle == handle_fetch)
+        return STEP_FETCH;
+    if (r->route->handle != handle_action || !r->body.len)
+        return STEP_NONE;
+    json_t *body = json_loadb((const char *)r->body.data, r->body.len, 0, NULL);
+    const char *name = json_string_value(json_object_get(body, "name"));
+    metrics_step_t step = !name                          ? STEP_NONE
+                          : !strcmp(name, "ExportValidate") ? STEP_VALIDATE
+                          : !strcmp(name, "ExportPersist")  ? STEP_PERSIST
+                                                            : STEP_NONE;
+    json_decref(body);
+    return step;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -281,6 +313,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
              (unsigned long long)r->bytes_out, ms, r->who.authenticated ? r->who.user : "-",
              r->address[0] ? r->address : "-", r->request_id,
              toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+    metrics_request_end(r->route ? (int)(r->route - routes) : -1, r->status, r->bytes_in,
+                        r->bytes_out, ms / 1e3, request_step(r));
     export_upload_free(r->upload);
     buf_free(&r->body);
     err_clear(&r->err);
@@ -329,6 +363,8 @@ static int start_request(req_t *r)
                 r->method, r->path);
         return reply_error(r, &r->err);
     }
+    if (r->route->handle == handle_healthz)
+        return MHD_YES; /* it answers for itself, also when the index is gone */
     index_t *ix = app_index(r->app);
     if (!ix || auth_identify(ix, req_header(r, "authorization"), &r->who) != 0) {
         err_set(&r->err, ERR_INTERNAL, "index unavailable");
@@ -411,10 +447,55 @@ static int parse_listen(const char *listen, struct sockaddr_in *sa)
     return 0;
 }
 
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    (void)cls;
+    (void)conn;
+    (void)socket_context;
+    metrics_connection(code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
+}
+
+/* Whether the daemon can serve: what /healthz answers, and what the watchdog pings mean. */
+bool http_healthy(app_t *app)
+{
+    struct stat st;
+    index_t *ix = app_index(app);
+    return ix && index_healthy(ix) && stat(app->index_path, &st) == 0 && S_ISREG(st.st_mode) &&
+           blob_healthy(app->bs);
+}
+
+/* Clean stop: no new connections, the requests in flight (an export's put or persist, a fetch)
+ * run to their end for at most shutdown_timeout, then the daemon stops. What an export writes
+ * is committed in one transaction, so a request cut short leaves nothing half-written. */
+static void drain(app_t *app)
+{
+    MHD_socket lsock = MHD_quiesce_daemon(app->daemon);
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long left;
+    while ((left = metrics_in_flight()) > 0) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double waited = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
+        if (waited >= (double)app->cfg.shutdown_timeout_s) {
+            log_warn("msg=\"shutdown timeout: stopping with requests in flight\" requests=%ld", left);
+            break;
+        }
+        struct timespec tick = {0, 20 * 1000 * 1000};
+        nanosleep(&tick, NULL);
+    }
+    MHD_stop_daemon(app->daemon);
+    app->daemon = NULL;
+    if (lsock != MHD_INVALID_SOCKET)
+        close(lsock);
+}
+
 int http_serve(app_t *app, const char *listen)
 {
     struct sockaddr_in sa;
-    if (parse_listen(listen, &sa) != 0) {
+    memset(&sa, 0, sizeof sa);
+    int lfd = systemd_listen_fd();
+    if (lfd < 0 && parse_listen(listen, &sa) != 0) {
         fprintf(stderr, "scoped: invalid listen address \"%s\" (want ADDR:PORT)\n", listen);
         return 1;
     }
@@ -426,33 +507,56 @@ int http_serve(app_t *app, const char *listen)
     sigaddset(&set, SIGPIPE);
     /* block before MHD starts its threads, so that only sigwait below sees them */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
+    metrics_start();
+    /* ITC: MHD_quiesce_daemon needs it with an internal polling thread */
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    /* a socket from systemd (scoped.socket) instead of binding one: it stays open across
+     * restarts, so clients queue instead of being refused */
+    struct MHD_OptionItem where[] = {
+        lfd >= 0 ? (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, lfd, NULL}
+                 : (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &sa},
+        {MHD_OPTION_END, 0, NULL}};
     app->daemon = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
-        ntohs(sa.sin_port), NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR, &sa,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_CONNECTION_LIMIT,
+        flags, lfd >= 0 ? 0 : ntohs(sa.sin_port), NULL, NULL, on_request, app, MHD_OPTION_ARRAY,
+        where, MHD_OPTION_NOTIFY_COMPLETED, on_completed, app,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, app, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)lim->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned)lim->max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)lim->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)(lim->max_header_bytes + 16 * KIB), MHD_OPTION_THREAD_STACK_SIZE,
         (size_t)(1 * MIB), MHD_OPTION_END);
     if (!app->daemon) {
-        fprintf(stderr, "scoped: cannot listen on %s: %s\n", listen, strerror(errno));
+        fprintf(stderr, "scoped: cannot listen on %s: %s\n",
+                lfd >= 0 ? "the socket systemd passed" : listen, strerror(errno));
         return 1;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(app->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    log_info("msg=\"scoped serving\" listen=%s port=%u data=%s", listen,
+    log_info("msg=\"scoped serving\" listen=%s port=%u data=%s", lfd >= 0 ? "systemd-socket" : listen,
              info ? info->port : 0, app->cfg.data_dir);
     if (app_maintenance_start(app) != 0) {
         MHD_stop_daemon(app->daemon);
         fprintf(stderr, "scoped: cannot start the maintenance thread\n");
         return 1;
     }
+    systemd_notify("READY=1\nSTATUS=serving");
+    /* the watchdog is pinged at half its interval, and only while the daemon can serve */
+    uint64_t wd = systemd_watchdog_usec();
     int sig = 0;
-    while (sig != SIGTERM && sig != SIGINT)
-        sigwait(&set, &sig);
-    log_info("msg=\"stopping\" signal=%d", sig);
-    MHD_stop_daemon(app->daemon);
-    app->daemon = NULL;
+    while (sig != SIGTERM && sig != SIGINT) {
+        if (!wd) {
+            sigwait(&set, &sig);
+            continue;
+        }
+        struct timespec ts = {(time_t)(wd / 2 / 1000000), (long)(wd / 2 % 1000000) * 1000};
+        sig = sigtimedwait(&set, NULL, &ts);
+        if (sig < 0 && http_healthy(app))
+            systemd_notify("WATCHDOG=1");
+    }
+    systemd_notify("STOPPING=1\nSTATUS=finishing requests in flight");
+    log_info("msg=\"stopping\" signal=%d requests_in_flight=%ld", sig, metrics_in_flight());
+    drain(app);
     app_maintenance_stop(app);
+    log_info("msg=\"stopped\"");
     return 0;
 }

@@ -8,6 +8,7 @@
 
 #include "accounts.h"
 #include "app.h"
+#include "cmd_ops.h"
 #include "log.h"
 #include "model.h"
 
@@ -25,7 +26,11 @@ static void usage(FILE *f)
           "  token list [USER]              ID USER LABEL CREATED EXPIRES LAST_USED, tab-separated\n"
           "  token revoke ID                revoke a token by its ID\n"
           "  member add SCOPE USER ROLE     ROLE: admin, developer, viewer (or none to remove)\n"
-          "  audit [--limit N]              who exported or changed access, newest first\n",
+          "  audit [--limit N]              who exported or changed access, newest first\n"
+          "  fsck [--repair]                verify every blob and index row; --repair quarantines\n"
+          "  gc                             delete unreferenced blobs and expired pending exports\n"
+          "  backup FILE                    a consistent online backup of index and blobs (zstd)\n"
+          "  restore FILE                   restore a backup into an empty data directory\n",
           f);
 }
 
@@ -314,7 +319,9 @@ int main(int argc, char **argv)
         const char *name;
         int (*fn)(app_t *, int, char **);
     } commands[] = {{"serve", cmd_serve}, {"scope", cmd_scope},   {"user", cmd_user},
-                    {"token", cmd_token}, {"member", cmd_member}, {"audit", cmd_audit}};
+                    {"token", cmd_token}, {"member", cmd_member}, {"audit", cmd_audit},
+                    {"fsck", cmd_fsck},   {"gc", cmd_gc},         {"backup", cmd_backup},
+                    {"restore", cmd_restore}};
     const char *cmd = argv[i];
     int (*fn)(app_t *, int, char **) = NULL;
     for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
@@ -326,6 +333,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "serve"))
         log_level = LOG_WARN; /* admin commands print only what they were asked for */
+    if (fn == cmd_restore)
+        return cmd_restore(&app, argc - i - 1, argv + i + 1);
     err_t err;
     err_init(&err);
     if (app_open(&app, &err) != 0) {

@@ -45,16 +45,21 @@ class Daemon:
     """`scoped serve` on a free loopback port with a fresh data directory. Start it from the
     main thread only (the kernel kills it when the thread that started it ends)."""
 
-    def __init__(self, workdir, scopes=(SCOPE,), public=False, config=None):
+    def __init__(self, workdir, scopes=(SCOPE,), public=False, config=None, data=None, token=None):
+        """config: a scoped.conf for every command (a path, or its text); data: an existing data
+        directory (a restored one, say), served as it is with token as the clients' token."""
         self.dir = Path(tempfile.mkdtemp(prefix="daemon-", dir=workdir))
-        self.config = None   # conf/scoped.conf lines for `serve`, if given
-        if config:
-            self.config = self.dir / "scoped.conf"
-            self.config.write_text(config)
-        self.data = self.dir / "data"
+        if isinstance(config, str) and "=" in config:
+            (self.dir / "scoped.conf").write_text(config)
+            config = self.dir / "scoped.conf"
+        self.data = Path(data) if data else self.dir / "data"
         self.log_path = self.dir / "scoped.log"
         self.proc = None
         self.port = None
+        self.global_args = ["--config", str(config)] if config else []
+        self.token = token
+        if data:
+            return
         for name in scopes:
             self.cli("scope", "create", name, *(["--public"] if public else []))
         # every client of the tests (Daemon.client) is a server admin, who may read and write
@@ -72,7 +77,7 @@ class Daemon:
         return token
 
     def cli(self, *args, check_rc=True):
-        p = subprocess.run([str(SCOPED_BIN), "--data", str(self.data), *args],
+        p = subprocess.run([str(SCOPED_BIN), *self.global_args, "--data", str(self.data), *args],
                            capture_output=True, text=True, timeout=60)
         if check_rc and p.returncode != 0:
             raise Failure(f"scoped {' '.join(args)}: exit {p.returncode}: {p.stderr.strip()}")
@@ -83,8 +88,8 @@ class Daemon:
             self.port = free_port()
             log = open(self.log_path, "ab")
             self.proc = subprocess.Popen(
-                [str(SCOPED_BIN), *(["--config", str(self.config)] if self.config else []),
-                 "--data", str(self.data), "serve", "--listen", f"127.0.0.1:{self.port}"],
+                [str(SCOPED_BIN), *self.global_args, "--data", str(self.data), "serve", "--listen",
+                 f"127.0.0.1:{self.port}"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, preexec_fn=_die_with_parent)
             log.close()
             _running.add(self)
