@@ -19,4 +19,9 @@ json_t *lane_load(store_t *st, const scope_row_t *scope, const char *name, char 
 /* The head of scope/name on the lane, or NULL. */
 const char *lane_head(json_t *lane, const char *scope, const char *name);
 
+/* `bit lane remove --remote`: removes lanes (the objects stay for gc); unless force, a lane
+ * whose heads are not all on main is refused. result: the delete reply. */
+int lane_remove(store_t *st, const scope_row_t *scope, json_t *ids, bool force, json_t **result,
+                err_t *err);
+
 #endif

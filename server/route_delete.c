@@ -4,26 +4,8 @@
 #include <string.h>
 
 #include "app.h"
+#include "lane.h"
 #include "remove.h"
-
-/* No lane is stored yet, so every lane id names a lane that does not exist. */
-static int refuse_lanes(req_t *r, json_t *ids)
-{
-    if (!json_is_array(ids) || json_array_size(ids) == 0)
-        return err_set(&r->err, ERR_BAD_REQUEST, "\"ids\" must be a non-empty array of lane ids");
-    const char *id = json_string_value(json_array_get(ids, 0));
-    if (!id)
-        return err_set(&r->err, ERR_BAD_REQUEST, "ids[0] is not a lane id");
-    const char *slash = strchr(id, '/');
-    const char *lane = slash ? slash + 1 : id;
-    if (!strcmp(lane, "main"))
-        return err_set(&r->err, ERR_BAD_REQUEST, "the default lane \"main\" cannot be removed");
-    err_set(&r->err, ERR_LANE_NOT_FOUND, "lane \"%.200s\" was not found in scope %s", lane,
-            r->scope.name);
-    err_field(&r->err, "scopeName", json_string(r->scope.name));
-    err_field(&r->err, "laneName", json_string(lane));
-    return -1;
-}
 
 int handle_delete(req_t *r)
 {
@@ -39,8 +21,15 @@ int handle_delete(req_t *r)
         (lanes && !json_is_boolean(lanes)))
         rc = err_set(&r->err, ERR_BAD_REQUEST,
                      "delete body is {\"ids\": [...], \"force\": bool, \"lanes\": bool}");
-    else if (json_is_true(lanes))
-        rc = refuse_lanes(r, ids);
+    else if (json_is_true(lanes)) {
+        store_t st = app_store(r->app);
+        rc = lane_remove(&st, &r->scope, ids, json_is_true(force), &result, &r->err);
+        if (rc == 0) {
+            char *detail = json_dumps(ids, JSON_COMPACT);
+            auth_audit(st.ix, &r->who, r->address, "lane.delete", r->scope.name, detail);
+            free(detail);
+        }
+    }
     else {
         store_t st = app_store(r->app);
         rc = remove_components(&st, &r->scope, ids, json_is_true(force), &result, &r->err);

@@ -124,3 +124,28 @@ def lane_missing_head(ctx):
     expect_error(s.action("ExportPersist", clientId="b1"), 400, 132, "a lane with an unexported head")
     eq([x["id"]["name"] for x in s.graphql_data(LANES_QUERY, {"ids": []})["lanes"]["list"]], ["main"],
        "no lane was written")
+
+
+@case("lanes: delete refuses main, unknown lanes (138) and unmerged lanes without force")
+def lane_delete(ctx):
+    d = ctx.daemon()
+    d.start()
+    s = d.scope()
+    v1, s1 = snap("chip", b"1\n")
+    s.export(make_tar([lane_only_component("chip"), v1, s1, lane(rand_ref(), "feature", {"chip": v1.ref})]), "d1")
+
+    def delete(ids, force=False):
+        return s.http.request("POST", f"/{SCOPE}/api/scope/delete",
+                              json.dumps({"ids": ids, "force": force, "lanes": True}).encode(),
+                              {"Content-Type": "application/json", "x-verb": "write"})
+
+    expect_error(delete([f"{SCOPE}/main"]), 400, 132, "removing main")
+    expect_error(delete([f"{SCOPE}/nope"]), 404, 138, "removing an unknown lane")
+    expect_error(delete([f"{SCOPE}/feature"]), 400, 132, "removing a lane not merged into main")
+    reply = expect_json(delete([f"{SCOPE}/feature"], force=True), 200, "forced removal")
+    eq(reply.get("removedLanes"), [f"{SCOPE}/feature"], "removedLanes")
+    for key in ("removedComponentIds", "missingComponents", "dependentBits", "removedFromLane"):
+        check(key in reply, f"delete reply has {key}")
+    eq([x["id"]["name"] for x in s.graphql_data(LANES_QUERY, {"ids": []})["lanes"]["list"]], ["main"],
+       "the lane is gone")
+    expect_error(s.fetch([f"{SCOPE}/feature"], {"type": "lane"}, modern=True), 404, 138, "fetch of the removed lane")
