@@ -34,7 +34,10 @@ static const struct {
     LIM("max_connections", K_COUNT, max_connections),
     LIM("max_connections_per_ip", K_COUNT, max_connections_per_ip),
     LIM("idle_timeout", K_SECONDS, idle_timeout_s),
+    LIM("header_timeout", K_SECONDS, header_timeout_s),
     LIM("pending_expiry", K_SECONDS, pending_expiry_s),
+    LIM("max_pending_per_user", K_COUNT, max_pending_per_user),
+    LIM("max_tar_header", K_BYTES, max_tar_header),
     LIM("login_failures", K_COUNT, login_failures),
     LIM("login_window", K_SECONDS, login_window_s),
 #undef LIM

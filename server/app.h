@@ -24,6 +24,7 @@ typedef struct {
     blobstore_t *bs;
     pthread_key_t ix_key;
     struct MHD_Daemon *daemon;
+    struct conn_registry *conns; /* every open connection (server/conn.c) */
     atomic_ulong requests;
     ratelimit_t *login_failures;
     pthread_t maint_thread;
@@ -71,6 +72,7 @@ struct req {
     export_upload_t *upload;
     err_t err;
     bool responded;
+    bool close_after;      /* the reply ends the connection */
     uint64_t retry_after; /* seconds, for 429 replies */
     bool failed; /* an error found while reading the body, replied to at its end */
     uint64_t failed_at;
