@@ -22,7 +22,7 @@ struct conn {
     bool over;
     bool served; /* has had a request: waiting now is keep-alive, not a slow first request */
     conn_state_t state;
-    time_t deadline; /* CLOCK_MONOTONIC seconds; the connection is cut past it while awaiting */
+    int64_t deadline; /* CLOCK_MONOTONIC ms; the connection is cut past it while awaiting */
 };
 
 struct conn_registry {
@@ -35,11 +35,11 @@ struct conn_registry {
     pthread_t watchdog;
 };
 
-static time_t now_s(void)
+static int64_t now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void address_of(struct MHD_Connection *c, char *out, size_t len)
@@ -86,9 +86,13 @@ static void *watchdog_main(void *arg)
     while (!reg->stop) {
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += 1;
+        until.tv_nsec += 250 * 1000000L; /* the deadline holds to a quarter second */
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
         pthread_cond_timedwait(&reg->wake, &reg->lock, &until);
-        time_t now = now_s();
+        int64_t now = now_ms();
         /* MHD closes the fd only after CONN_NOTIFY_CLOSED, which takes this lock: every fd in
          * the list is still this connection's */
         for (conn_t *cn = reg->head; cn; cn = cn->next) {
@@ -158,7 +162,7 @@ void conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
         cn->fd = fi ? fi->connect_fd : -1;
         address_of(c, cn->address, sizeof cn->address);
         cn->state = CONN_AWAITING;
-        cn->deadline = now_s() + (time_t)reg->lim.header_timeout_s;
+        cn->deadline = now_ms() + (int64_t)reg->lim.header_timeout_s * 1000;
         pthread_mutex_lock(&reg->lock);
         unsigned same = 1;
         for (conn_t *o = reg->head; o; o = o->next)
@@ -208,7 +212,7 @@ void *conn_uri_logged(void *cls, const char *uri, struct MHD_Connection *c)
     pthread_mutex_lock(&cn->reg->lock);
     if (cn->state == CONN_AWAITING && cn->served) {
         cn->served = false;
-        cn->deadline = now_s() + (time_t)cn->reg->lim.header_timeout_s;
+        cn->deadline = now_ms() + (int64_t)cn->reg->lim.header_timeout_s * 1000;
     }
     pthread_mutex_unlock(&cn->reg->lock);
     return NULL;
@@ -238,8 +242,8 @@ void conn_request_done(conn_t *cn)
         cn->state = CONN_AWAITING;
         cn->served = true;
         /* between requests MHD's idle timeout applies; this is only a backstop */
-        cn->deadline = now_s() + (time_t)(cn->reg->lim.idle_timeout_s + 
-                                          cn->reg->lim.header_timeout_s);
+        cn->deadline =
+            now_ms() + (int64_t)(cn->reg->lim.idle_timeout_s + cn->reg->lim.header_timeout_s) * 1000;
     }
     pthread_mutex_unlock(&cn->reg->lock);
 }

@@ -45,9 +45,14 @@ class Daemon:
     """`scoped serve` on a free loopback port with a fresh data directory. Start it from the
     main thread only (the kernel kills it when the thread that started it ends)."""
 
-    def __init__(self, workdir, scopes=(SCOPE,), public=False):
+    def __init__(self, workdir, scopes=(SCOPE,), public=False, config=None):
+        """config: text of a scoped.conf to run with (`--config`), e.g. small limits."""
         self.dir = Path(tempfile.mkdtemp(prefix="daemon-", dir=workdir))
         self.data = self.dir / "data"
+        self.global_args = []
+        if config is not None:
+            (self.dir / "scoped.conf").write_text(config)
+            self.global_args = ["--config", str(self.dir / "scoped.conf")]
         self.log_path = self.dir / "scoped.log"
         self.proc = None
         self.port = None
@@ -68,7 +73,7 @@ class Daemon:
         return token
 
     def cli(self, *args, check_rc=True):
-        p = subprocess.run([str(SCOPED_BIN), "--data", str(self.data), *args],
+        p = subprocess.run([str(SCOPED_BIN), *self.global_args, "--data", str(self.data), *args],
                            capture_output=True, text=True, timeout=60)
         if check_rc and p.returncode != 0:
             raise Failure(f"scoped {' '.join(args)}: exit {p.returncode}: {p.stderr.strip()}")
@@ -79,7 +84,8 @@ class Daemon:
             self.port = free_port()
             log = open(self.log_path, "ab")
             self.proc = subprocess.Popen(
-                [str(SCOPED_BIN), "--data", str(self.data), "serve", "--listen", f"127.0.0.1:{self.port}"],
+                [str(SCOPED_BIN), *self.global_args, "--data", str(self.data), "serve", "--listen",
+                 f"127.0.0.1:{self.port}"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, preexec_fn=_die_with_parent)
             log.close()
             _running.add(self)

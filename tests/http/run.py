@@ -25,7 +25,7 @@ from daemon import Daemon, Workload, rmtree, scratch_root, stop_all_daemons  # n
 from harness import CASES, SCOPE, SCOPED_BIN, Failure  # noqa: E402
 
 MODULES = ["test_routes", "test_graphql", "test_export", "test_incremental", "test_scopes",
-           "test_malformed", "test_conflict", "test_concurrency", "test_workload", "test_auth"]
+           "test_malformed", "test_conflict", "test_concurrency", "test_workload", "test_auth", "test_limits"]
 
 
 class Context:
@@ -38,8 +38,8 @@ class Context:
         self.daemons = []
         self.notes = []
 
-    def daemon(self, scopes=(SCOPE,), public=False):
-        d = Daemon(self.workdir, scopes, public)
+    def daemon(self, scopes=(SCOPE,), public=False, config=None):
+        d = Daemon(self.workdir, scopes, public, config)
         self.daemons.append(d)
         return d.start()
 
