@@ -25,7 +25,8 @@ from daemon import Daemon, Workload, rmtree, scratch_root, stop_all_daemons  # n
 from harness import CASES, SCOPE, SCOPED_BIN, Failure  # noqa: E402
 
 MODULES = ["test_routes", "test_graphql", "test_export", "test_incremental", "test_scopes",
-           "test_malformed", "test_conflict", "test_concurrency", "test_workload", "test_auth", "test_limits"]
+           "test_malformed", "test_conflict", "test_concurrency", "test_workload", "test_auth", "test_limits",
+           "test_paths"]
 
 
 class Context:
