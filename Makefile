@@ -31,8 +31,13 @@ COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/migrations.o
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN        := $(BUILD)/scoped
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_REPLAY  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz-replay/%)
 
-.PHONY: all deps run check unit-test http-test cli-test install clean format fuzz fuzz-build
+.PHONY: all deps run check check-build unit-test http-test cli-test install clean format fuzz fuzz-build
 
 all: $(BIN)
 
@@ -57,9 +62,18 @@ run: deps
 	@mkdir -p var
 	@./$(BIN) --data ./var serve --listen 127.0.0.1:3000
 
+# Without SANITIZE=1, check also builds the ASan/UBSan variant (build/san) and runs the unit,
+# fuzz-replay and HTTP suites against it too.
 check: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(FUZZ_REPLAY)
-	@tests/run-all.sh $(BIN) $(BUILD)/tests
+ifeq ($(SANITIZE),1)
+	@SCOPED_SANITIZED=1 tests/run-all.sh $(BIN) $(BUILD)/tests
+else
+	@$(MAKE) --no-print-directory SANITIZE=1 check-build
+	@SCOPED_SAN_BUILD=build/san tests/run-all.sh $(BIN) $(BUILD)/tests
+endif
+
+check-build: all $(UNIT_BIN) $(FUZZ_REPLAY)
 
 unit-test: $(UNIT_BIN)
 	@tests/unit/run.sh $(BUILD)/tests
@@ -90,11 +104,6 @@ $(BUILD)/obj/gen/migrations.o: $(BUILD)/gen/migrations.c
 # Fuzzing (tests/fuzz): libFuzzer harnesses built with clang, ASan and UBSan; `make fuzz` runs each
 # for FUZZ_SECONDS. `make check` replays their regression inputs through the same harnesses
 # built with the ordinary compiler (tests/fuzz/replay.c).
-FUZZ_CC      ?= clang
-FUZZ_SECONDS ?= 60
-FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
-FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
-FUZZ_REPLAY  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz-replay/%)
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS  := -std=c17 -D_GNU_SOURCE $(WARN) -O1 -g $(FUZZ_SAN) -Icommon \
                 $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
