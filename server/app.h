@@ -62,6 +62,7 @@ struct req {
     const route_t *route;
     char method[16];
     char path[1024];
+    uint64_t line_bytes;   /* of the request line, counted with the headers */
     scope_row_t scope;
     identity_t who;
     role_t role;           /* the caller's role in scope */

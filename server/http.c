@@ -214,6 +214,7 @@ static req_t *req_new(app_t *app, struct MHD_Connection *conn, const char *url, 
     clock_gettime(CLOCK_MONOTONIC, &r->start);
     snprintf(r->method, sizeof r->method, "%s", method);
     normalize_path(url, r->path, sizeof r->path);
+    r->line_bytes = strlen(method) + strlen(url) + 12; /* "M URL HTTP/1.1\r\n" */
     buf_init(&r->body);
     err_init(&r->err);
     unsigned long n = atomic_fetch_add(&app->requests, 1) + 1;
@@ -299,7 +300,7 @@ static int connection_limits(req_t *r)
                        (unsigned long long)lim->max_connections,
                        (unsigned long long)lim->max_connections_per_ip);
     }
-    uint64_t size = strlen(r->method) + strlen(r->path) + 12;
+    uint64_t size = r->line_bytes;
     MHD_get_connection_values(r->conn, MHD_HEADER_KIND, add_header_size, &size);
     if (size > lim->max_header_bytes) {
         r->close_after = true;

@@ -208,7 +208,7 @@ class Crash:
                 counts = self.check_exports()
                 with self.lock:
                     check(not self.failures, "; ".join(self.failures[:3]))
-                print(f"crash: kill {k}: store whole ({nobj} objects), exports "
+                print(f"crash: kill {k}: store whole ({nobj} objects); exports checked: "
                       + ", ".join(f"{v} {k_}" for k_, v in sorted(counts.items())), flush=True)
                 self.up.set()
         except Failure as e:
