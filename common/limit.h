@@ -37,7 +37,7 @@ typedef struct {
         .max_object_inflated = 256 * MIB, .max_put_body = 8 * GIB, .disk_reserve = 256 * MIB,     \
         .max_put_objects = 1000000, .max_connections = 1024, .max_connections_per_ip = 64,         \
         .idle_timeout_s = 60, .header_timeout_s = 30, .pending_expiry_s = 3600,                    \
-        .max_pending_per_user = 32, .max_tar_header = 64 * KIB, .login_failures = 10,              \
+        .max_pending_per_user = 256, .max_tar_header = 64 * KIB, .login_failures = 10,              \
         .login_window_s = 300,                                                                     \
     }
 

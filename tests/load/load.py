@@ -56,7 +56,7 @@ class Load:
                 have = len(self.exported)
             t0 = time.monotonic()
             try:
-                if have < 8 or rng.random() < 0.3:
+                if have < 8 or rng.random() < self.args.export_share:
                     name = f"load/c{c}/n{n}"
                     n += 1
                     objs = new_component(name, rng.randbytes(rng.choice([64, 2000, 12000])).hex().encode())
@@ -126,6 +126,8 @@ class Load:
         print(f"load: {a.clients} clients for {took:.1f} s: {len(ex)} exports ({len(ex) / took:.1f}/s, "
               f"p50 {pct(ex, .5)}, p99 {pct(ex, .99)}), {len(fe)} fetches ({len(fe) / took:.1f}/s, "
               f"p50 {pct(fe, .5)}, p99 {pct(fe, .99)})")
+        trace = [f"{t:.0f}s {k // 1024}" for t, k in self.rss[::20]]
+        print(f"load: VmRSS MiB every 10 s: {', '.join(trace)}")
         print(f"load: errors {len(self.errors)}, corruptions {len(self.corruptions)}; daemon VmRSS "
               f"{first // 1024} MiB at start, peak {mid // 1024} MiB in the middle third, "
               f"{last // 1024} MiB in the last third, {third[-1] // 1024 if third else 0} MiB at the end")
@@ -154,6 +156,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--clients", type=int, default=int(os.environ.get("LOAD_CLIENTS", "64")))
     p.add_argument("--seconds", type=float, default=float(os.environ.get("LOAD_SECONDS", "60")))
+    p.add_argument("--export-share", type=float, default=0.3, help="of requests that are exports")
     p.add_argument("--rss-slack-mb", type=int, default=int(os.environ.get("LOAD_RSS_SLACK_MB", "24")))
     args = p.parse_args()
     if not SCOPED_BIN.is_file():
