@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -420,6 +421,20 @@ static int parse_listen(const char *listen, struct sockaddr_in *sa)
     return 0;
 }
 
+/* Each connection holds a socket, and its request may hold a blob and the index open: make
+ * sure max_connections can be reached (systemd's default soft limit is 1024 descriptors). */
+static void raise_fd_limit(uint64_t connections)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)(connections + CONN_SLACK) * 4 + 256;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+        log_warn("msg=\"open file limit below what max_connections needs\" limit=%llu want=%llu",
+                 (unsigned long long)rl.rlim_cur, (unsigned long long)want);
+}
+
 int http_serve(app_t *app, const char *listen)
 {
     struct sockaddr_in sa;
@@ -435,6 +450,7 @@ int http_serve(app_t *app, const char *listen)
     sigaddset(&set, SIGPIPE);
     /* block before MHD starts its threads, so that only sigwait below sees them */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
+    raise_fd_limit(lim->max_connections);
     app->conns = conn_registry_new(lim);
     if (!app->conns) {
         fprintf(stderr, "scoped: cannot start the connection watchdog\n");
@@ -443,7 +459,8 @@ int http_serve(app_t *app, const char *listen)
     /* MHD's own caps sit a little above ours, so that the first connections past the limit
      * get a 429 in Bit's shape instead of a silent close */
     app->daemon = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+        /* poll, not select: descriptors past FD_SETSIZE (1024) must work */
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG,
         ntohs(sa.sin_port), NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR, &sa,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_NOTIFY_CONNECTION,
         conn_notify, app->conns, MHD_OPTION_URI_LOG_CALLBACK, conn_uri_logged, app->conns,

@@ -50,6 +50,7 @@ class Daemon:
         self.dir = Path(tempfile.mkdtemp(prefix="daemon-", dir=workdir))
         self.data = self.dir / "data"
         self.global_args = []
+        self.rlimit_nofile = None   # a lower soft descriptor limit to start the daemon with
         if config is not None:
             (self.dir / "scoped.conf").write_text(config)
             self.global_args = ["--config", str(self.dir / "scoped.conf")]
@@ -86,13 +87,20 @@ class Daemon:
             self.proc = subprocess.Popen(
                 [str(SCOPED_BIN), *self.global_args, "--data", str(self.data), "serve", "--listen",
                  f"127.0.0.1:{self.port}"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, preexec_fn=_die_with_parent)
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, preexec_fn=self._preexec)
             log.close()
             _running.add(self)
             if self._wait_healthy():
                 return self
             self._reap()   # most likely the port was taken meanwhile: try another
         raise Failure(f"scoped serve did not come up; log:\n{self.log_tail()}")
+
+    def _preexec(self):
+        _die_with_parent()
+        if self.rlimit_nofile:
+            import resource
+            hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.rlimit_nofile, hard))
 
     def _wait_healthy(self, timeout=15):
         deadline = time.monotonic() + timeout

@@ -274,6 +274,37 @@ def connections_total(ctx):
     s.expect_unchanged(before, "after connections past the total limit")
 
 
+@case("the default max_connections (1024) holds under systemd's soft limit of 1024 descriptors; the 1025th gets 429")
+def connections_default(ctx):
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1200:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))   # the test's own sockets
+    from daemon import Daemon
+    d = Daemon(ctx.workdir)
+    ctx.daemons.append(d)
+    d.rlimit_nofile = 1024
+    d.start()
+    held, statuses = [], {}
+    try:
+        for i in range(1030):     # 60 per address: under the per-address limit of 64
+            src = f"127.0.1.{i // 60 + 1}"
+            sk = socket.create_connection(("127.0.0.1", d.port), timeout=10, source_address=(src, 0))
+            sk.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            data = sk.recv(4096)
+            status = int(data.split(b" ")[1]) if data.startswith(b"HTTP/1.") else None
+            statuses[status] = statuses.get(status, 0) + 1
+            (held if status == 200 else []).append(sk)
+            if status != 200:
+                sk.close()
+        eq(statuses, {200: 1024, 429: 6}, "answers to 1030 connections held open")
+    finally:
+        for sk in held:
+            sk.close()
+    time.sleep(0.5)
+    healthy(d, "1030 connections")
+
+
 @case("slowloris: headers sent a byte at a time are cut off at header_timeout (2 s) with 408")
 def slowloris(ctx):
     d, s, before = small_scope(ctx, SMALL + "header_timeout = 2s\nidle_timeout = 6s\n")
