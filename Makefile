@@ -32,8 +32,13 @@ COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/migrations.o
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN        := $(BUILD)/scoped
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_REPLAY  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz-replay/%)
 
-.PHONY: all deps run check unit-test bench install clean format
+.PHONY: all deps run check check-build unit-test bench install clean format fuzz fuzz-build
 
 all: $(BIN)
 
@@ -58,9 +63,18 @@ run: deps
 	@mkdir -p var
 	@./$(BIN) --data ./var serve --listen 127.0.0.1:3000
 
+# Without SANITIZE=1, check also builds the ASan/UBSan variant (build/san) and runs the unit,
+# fuzz-replay and HTTP suites against it too.
 check: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN)
-	@tests/run-all.sh $(BIN) $(BUILD)/tests
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(FUZZ_REPLAY)
+ifeq ($(SANITIZE),1)
+	@SCOPED_SANITIZED=1 tests/run-all.sh $(BIN) $(BUILD)/tests
+else
+	@$(MAKE) --no-print-directory SANITIZE=1 check-build
+	@SCOPED_SAN_BUILD=build/san tests/run-all.sh $(BIN) $(BUILD)/tests
+endif
+
+check-build: all $(UNIT_BIN) $(FUZZ_REPLAY)
 
 # scoped against Bit's reference server and the ceiling (tests/bench/run.sh); not part of check.
 bench: deps
@@ -99,3 +113,35 @@ $(BUILD)/gen/migrations.c: $(sort $(wildcard migrations/*.sql)) tests/gen-migrat
 $(BUILD)/obj/gen/migrations.o: $(BUILD)/gen/migrations.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# Fuzzing (tests/fuzz): libFuzzer harnesses built with clang, ASan and UBSan; `make fuzz` runs each
+# for FUZZ_SECONDS. `make check` replays their regression inputs through the same harnesses
+# built with the ordinary compiler (tests/fuzz/replay.c).
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -std=c17 -D_GNU_SOURCE $(WARN) -O1 -g $(FUZZ_SAN) -Icommon \
+                $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+
+build/fuzz/obj/%.o: %.c $(wildcard common/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+build/fuzz/obj/migrations.o: $(BUILD)/gen/migrations.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+build/fuzz/libcommon.a: $(COMMON_SRC:%.c=build/fuzz/obj/%.o) build/fuzz/obj/migrations.o
+	@rm -f $@
+	ar rcs $@ $^
+
+build/fuzz/%: tests/fuzz/%.c build/fuzz/libcommon.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libcommon.a $(LDLIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh build/fuzz
+
+$(BUILD)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(COMMON_OBJ) $(LDLIBS)

@@ -16,6 +16,8 @@ static const struct {
     [ERR_CLIENT_ID_IN_USE] = {409, 136},
     [ERR_TOO_LARGE] = {413, 132},
     [ERR_RATE_LIMITED] = {429, 132},
+    [ERR_HEADERS_TOO_LARGE] = {431, 132},
+    [ERR_REQUEST_TIMEOUT] = {408, 132},
     [ERR_NO_ROUTE] = {404, 132},
     [ERR_METHOD] = {405, 132},
     [ERR_MERGE_CONFLICT] = {409, 131},

@@ -16,6 +16,8 @@ typedef enum {
     ERR_CLIENT_ID_IN_USE,    /* a clientId already uploading */
     ERR_TOO_LARGE,           /* a body or size limit crossed */
     ERR_RATE_LIMITED,        /* a rate limit crossed */
+    ERR_HEADERS_TOO_LARGE,   /* request headers past max_header_bytes */
+    ERR_REQUEST_TIMEOUT,     /* request headers not in within header_timeout */
     ERR_NO_ROUTE,            /* unknown route */
     ERR_METHOD,              /* wrong method */
     ERR_MERGE_CONFLICT,      /* export conflicts with what the scope holds */

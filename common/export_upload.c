@@ -187,6 +187,17 @@ export_upload_t *export_upload_begin(store_t *st, const scope_row_t *scope, cons
         err_set(err, ERR_INTERNAL, "index read failed");
         return NULL;
     }
+    int64_t held = 0;
+    if (owner && index_pending_count_owner(st->ix, owner, &held) != 0) {
+        err_set(err, ERR_INTERNAL, "index read failed");
+        return NULL;
+    }
+    if ((uint64_t)held >= st->lim->max_pending_per_user) {
+        err_set(err, ERR_RATE_LIMITED,
+                "%s has %lld pending exports already: persist or remove one first",
+                owner, (long long)held);
+        return NULL;
+    }
     export_upload_t *u = calloc(1, sizeof *u);
     if (!u) {
         err_set(err, ERR_INTERNAL, "out of memory");
@@ -202,7 +213,7 @@ export_upload_t *export_upload_begin(store_t *st, const scope_row_t *scope, cons
     static const tar_callbacks_t cb = {upload_entry_begin, upload_entry_data, upload_entry_end};
     /* a compressed object is at most a little larger than what it inflates to */
     tar_limits_t lim = {.max_entry_size = st->lim->max_object_inflated + 1 * MIB,
-                        .max_pax_size = 64 * KIB,
+                        .max_pax_size = (size_t)st->lim->max_tar_header,
                         .max_name_len = 255};
     u->tar = tar_reader_new(&cb, u, &lim);
     if (!u->tar) {

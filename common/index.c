@@ -48,6 +48,7 @@ enum {
     Q_PENDING_EXPIRE_OBJECTS,
     Q_PENDING_EXPIRE,
     Q_PENDING_COUNT,
+    Q_PENDING_COUNT_OWNER,
     Q_BLOB_REFERENCED,
     Q_OBJECT_EACH_ALL,
     Q_USER_CREATE,
@@ -148,6 +149,7 @@ static const char *const sql_text[Q__COUNT] = {
                                  " (SELECT scope_id, client_id FROM pending WHERE updated_at < ?1)",
     [Q_PENDING_EXPIRE] = "DELETE FROM pending WHERE updated_at < ?1",
     [Q_PENDING_COUNT] = "SELECT count(*) FROM pending WHERE state = 'uploaded'",
+    [Q_PENDING_COUNT_OWNER] = "SELECT count(*) FROM pending WHERE state = 'uploaded' AND owner = ?1",
     [Q_BLOB_REFERENCED] = "SELECT 1 WHERE EXISTS (SELECT 1 FROM objects WHERE blob = ?1)"
                           " OR EXISTS (SELECT 1 FROM pending_objects WHERE blob = ?1)",
     [Q_OBJECT_EACH_ALL] = "SELECT scope_id, ref, type, blob, size FROM objects ORDER BY blob",
@@ -803,6 +805,11 @@ int index_pending_expire(index_t *ix, int64_t before, int64_t *n)
 int index_pending_count(index_t *ix, int64_t *n)
 {
     return count_query(ix, prep(ix, Q_PENDING_COUNT), n);
+}
+
+int index_pending_count_owner(index_t *ix, const char *owner, int64_t *n)
+{
+    return count_query(ix, prep_bind(ix, Q_PENDING_COUNT_OWNER, "t", owner), n);
 }
 
 int index_blob_referenced(index_t *ix, const char *blob)

@@ -130,6 +130,8 @@ int index_pending_object_each(index_t *ix, int64_t scope, const char *client_id,
 /* Deletes pending exports (and their object rows) not updated since `before`. */
 int index_pending_expire(index_t *ix, int64_t before, int64_t *n);
 int index_pending_count(index_t *ix, int64_t *n);
+/* Pending exports not yet persisted that owner uploaded, in every scope. */
+int index_pending_count_owner(index_t *ix, const char *owner, int64_t *n);
 
 /* Is this blob referenced by any object or pending object row? 0 yes, 1 no, -1 error */
 int index_blob_referenced(index_t *ix, const char *blob);

@@ -24,6 +24,7 @@ typedef struct {
     blobstore_t *bs;
     pthread_key_t ix_key;
     struct MHD_Daemon *daemon;
+    struct conn_registry *conns; /* every open connection (server/conn.c) */
     atomic_ulong requests;
     ratelimit_t *login_failures;
     pthread_t maint_thread;
@@ -61,6 +62,7 @@ struct req {
     const route_t *route;
     char method[16];
     char path[1024];
+    uint64_t line_bytes;   /* of the request line, counted with the headers */
     scope_row_t scope;
     identity_t who;
     role_t role;           /* the caller's role in scope */
@@ -71,6 +73,7 @@ struct req {
     export_upload_t *upload;
     err_t err;
     bool responded;
+    bool close_after;      /* the reply ends the connection */
     uint64_t retry_after; /* seconds, for 429 replies */
     bool failed; /* an error found while reading the body, replied to at its end */
     uint64_t failed_at;

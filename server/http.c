@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,10 +12,12 @@
 #include <netinet/in.h>
 
 #include "app.h"
+#include "conn.h"
 #include "log.h"
 #include "metrics.h"
 #include "model.h"
 #include "systemd.h"
+#include "request.h"
 
 static const route_t routes[] = {
     {"GET", false, "/healthz", BODY_NONE, false, handle_healthz},
@@ -117,6 +120,8 @@ int reply_response(req_t *r, int status, struct MHD_Response *resp)
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+    if (r->close_after)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     r->status = status;
     r->responded = true;
     int rc = MHD_queue_response(r->conn, (unsigned)status, resp);
@@ -188,42 +193,9 @@ int reply_error(req_t *r, const err_t *e)
     return reply_response(r, status, resp);
 }
 
-/* Nesting depth of a JSON text, counted outside strings; jansson's own bound is far larger. */
-static size_t json_depth(const unsigned char *s, size_t len)
-{
-    size_t depth = 0, max = 0;
-    bool in_str = false;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = s[i];
-        if (in_str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_str = false;
-        } else if (c == '"') {
-            in_str = true;
-        } else if (c == '{' || c == '[') {
-            if (++depth > max)
-                max = depth;
-        } else if ((c == '}' || c == ']') && depth) {
-            depth--;
-        }
-    }
-    return max;
-}
-
 json_t *req_json(req_t *r)
 {
-    if (json_depth(r->body.data, r->body.len) > r->app->cfg.lim.max_json_depth) {
-        err_set(&r->err, ERR_BAD_REQUEST, "JSON body nests deeper than %llu levels",
-                (unsigned long long)r->app->cfg.lim.max_json_depth);
-        return NULL;
-    }
-    json_error_t je;
-    json_t *j = json_loadb((const char *)r->body.data, r->body.len, 0, &je);
-    if (!j)
-        err_set(&r->err, ERR_BAD_REQUEST, "malformed JSON body: %s (line %d)", je.text, je.line);
-    return j;
+    return request_json_parse(r->body.data, r->body.len, r->app->cfg.lim.max_json_depth, &r->err);
 }
 
 static void client_address(req_t *r)
@@ -241,6 +213,9 @@ static void client_address(req_t *r)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->address,
                   sizeof r->address);
 }
+
+/* Connections MHD accepts past our limits, to answer them with a 429 before it drops the rest. */
+#define CONN_SLACK 8
 
 /* How much of a refused body is read and dropped so that the client gets the error reply. */
 #define DRAIN_AFTER_ERROR (64 * MIB)
@@ -261,6 +236,7 @@ static req_t *req_new(app_t *app, struct MHD_Connection *conn, const char *url, 
     clock_gettime(CLOCK_MONOTONIC, &r->start);
     snprintf(r->method, sizeof r->method, "%s", method);
     normalize_path(url, r->path, sizeof r->path);
+    r->line_bytes = strlen(method) + strlen(url) + 12; /* "M URL HTTP/1.1\r\n" */
     buf_init(&r->body);
     err_init(&r->err);
     unsigned long n = atomic_fetch_add(&app->requests, 1) + 1;
@@ -299,7 +275,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
-    (void)conn;
     req_t *r = *con_cls;
     if (!r)
         return;
@@ -315,6 +290,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
              toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
     metrics_request_end(r->route ? (int)(r->route - routes) : -1, r->status, r->bytes_in,
                         r->bytes_out, ms / 1e3, request_step(r));
+    conn_request_done(conn_of(conn));
     export_upload_free(r->upload);
     buf_free(&r->body);
     err_clear(&r->err);
@@ -349,9 +325,55 @@ static int scope_access(req_t *r, index_t *ix, const char *scope)
     return 0;
 }
 
+static enum MHD_Result add_header_size(void *cls, enum MHD_ValueKind kind, const char *key,
+                                        const char *value)
+{
+    (void)kind;
+    *(uint64_t *)cls += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": " and CRLF */
+    return MHD_YES;
+}
+
+/* What every request must pass before routing: the connection counts and the header size.
+ * MHD's own memory limit sits above max_header_bytes, so these answer in Bit's shape. */
+static int connection_limits(req_t *r)
+{
+    const limits_t *lim = &r->app->cfg.lim;
+    if (conn_over_limit(conn_of(r->conn))) {
+        r->close_after = true;
+        r->retry_after = 1;
+        return err_set(&r->err, ERR_RATE_LIMITED,
+                       "too many connections (at most %llu in total and %llu from one address)",
+                       (unsigned long long)lim->max_connections,
+                       (unsigned long long)lim->max_connections_per_ip);
+    }
+    uint64_t size = r->line_bytes;
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, add_header_size, &size);
+    if (size > lim->max_header_bytes) {
+        r->close_after = true;
+        return err_set(&r->err, ERR_HEADERS_TOO_LARGE,
+                       "request headers are larger than %llu bytes",
+                       (unsigned long long)lim->max_header_bytes);
+    }
+    return 0;
+}
+
+/* A buffered body announced larger than the limit is refused before any of it is read. */
+static int declared_body(req_t *r)
+{
+    const char *cl = req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    uint64_t max = r->app->cfg.lim.max_json_body;
+    if (r->route->body != BODY_BUFFERED || !cl || strtoull(cl, NULL, 10) <= max)
+        return 0;
+    r->close_after = true;
+    return err_set(&r->err, ERR_TOO_LARGE, "request body is larger than %llu bytes",
+                   (unsigned long long)max);
+}
+
 static int start_request(req_t *r)
 {
     char scope[NAME_MAX_LEN] = "";
+    if (connection_limits(r) != 0)
+        return reply_error(r, &r->err);
     int rc = match_route(r, scope, sizeof scope, &r->route);
     if (rc == ERR_NO_ROUTE && !strcmp(r->method, "GET")) {
         r->route = &page_route;
@@ -372,6 +394,8 @@ static int start_request(req_t *r)
     }
     if (r->route->scoped && scope_access(r, ix, scope) != 0)
         return reply_error(r, &r->err);
+    if (declared_body(r) != 0)
+        return reply_error(r, &r->err);
     if (r->route->body == BODY_STREAM)
         return route_put_begin(r);
     return MHD_YES;
@@ -384,6 +408,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
     req_t *r = *con_cls;
     if (!r) {
+        conn_request_started(conn_of(conn));
         r = req_new(cls, conn, url, method);
         if (!r)
             return MHD_NO;
@@ -450,10 +475,9 @@ static int parse_listen(const char *listen, struct sockaddr_in *sa)
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
-    (void)cls;
-    (void)conn;
-    (void)socket_context;
+    app_t *app = cls;
     metrics_connection(code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
+    conn_notify(app->conns, conn, socket_context, code);
 }
 
 /* Whether the daemon can serve: what /healthz answers, and what the watchdog pings mean. */
@@ -490,6 +514,20 @@ static void drain(app_t *app)
         close(lsock);
 }
 
+/* Each connection holds a socket, and its request may hold a blob and the index open: make
+ * sure max_connections can be reached (systemd's default soft limit is 1024 descriptors). */
+static void raise_fd_limit(uint64_t connections)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)(connections + CONN_SLACK) * 4 + 256;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+        log_warn("msg=\"open file limit below what max_connections needs\" limit=%llu want=%llu",
+                 (unsigned long long)rl.rlim_cur, (unsigned long long)want);
+}
+
 int http_serve(app_t *app, const char *listen)
 {
     struct sockaddr_in sa;
@@ -509,7 +547,8 @@ int http_serve(app_t *app, const char *listen)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     metrics_start();
     /* ITC: MHD_quiesce_daemon needs it with an internal polling thread */
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+    /* poll, not select: descriptors past FD_SETSIZE (1024) must work */
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
                      MHD_USE_ERROR_LOG | MHD_USE_ITC;
     /* a socket from systemd (scoped.socket) instead of binding one: it stays open across
      * restarts, so clients queue instead of being refused */
@@ -517,18 +556,28 @@ int http_serve(app_t *app, const char *listen)
         lfd >= 0 ? (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, lfd, NULL}
                  : (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &sa},
         {MHD_OPTION_END, 0, NULL}};
+    raise_fd_limit(lim->max_connections);
+    app->conns = conn_registry_new(lim);
+    if (!app->conns) {
+        fprintf(stderr, "scoped: cannot start the connection watchdog\n");
+        return 1;
+    }
+    /* MHD's own caps sit a little above ours, so that the first connections past the limit
+     * get a 429 in Bit's shape instead of a silent close */
     app->daemon = MHD_start_daemon(
         flags, lfd >= 0 ? 0 : ntohs(sa.sin_port), NULL, NULL, on_request, app, MHD_OPTION_ARRAY,
-        where, MHD_OPTION_NOTIFY_COMPLETED, on_completed, app,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, app, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)lim->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)lim->max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)lim->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(lim->max_header_bytes + 16 * KIB), MHD_OPTION_THREAD_STACK_SIZE,
-        (size_t)(1 * MIB), MHD_OPTION_END);
+        where, MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, app, MHD_OPTION_URI_LOG_CALLBACK, conn_uri_logged, app->conns,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)(lim->max_connections + CONN_SLACK),
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)(lim->max_connections_per_ip + CONN_SLACK),
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)lim->idle_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(lim->max_header_bytes + 16 * KIB),
+        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1 * MIB), MHD_OPTION_END);
     if (!app->daemon) {
         fprintf(stderr, "scoped: cannot listen on %s: %s\n",
                 lfd >= 0 ? "the socket systemd passed" : listen, strerror(errno));
+        conn_registry_free(app->conns);
+        app->conns = NULL;
         return 1;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(app->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -536,6 +585,8 @@ int http_serve(app_t *app, const char *listen)
              info ? info->port : 0, app->cfg.data_dir);
     if (app_maintenance_start(app) != 0) {
         MHD_stop_daemon(app->daemon);
+        conn_registry_free(app->conns);
+        app->conns = NULL;
         fprintf(stderr, "scoped: cannot start the maintenance thread\n");
         return 1;
     }
@@ -556,6 +607,8 @@ int http_serve(app_t *app, const char *listen)
     systemd_notify("STOPPING=1\nSTATUS=finishing requests in flight");
     log_info("msg=\"stopping\" signal=%d requests_in_flight=%ld", sig, metrics_in_flight());
     drain(app);
+    conn_registry_free(app->conns);
+    app->conns = NULL;
     app_maintenance_stop(app);
     log_info("msg=\"stopped\"");
     return 0;

@@ -545,6 +545,12 @@ int handle_graphql(req_t *r)
         return gq_reply_errors(r, json_pack("[{s:s}]", "message", "Must provide query string."));
     }
     const limits_t *lim = &r->app->cfg.lim;
+    if (strlen(query) > lim->max_graphql_bytes) {
+        json_decref(body);
+        err_set(&r->err, ERR_TOO_LARGE, "GraphQL document is larger than %llu bytes",
+                (unsigned long long)lim->max_graphql_bytes);
+        return reply_error(r, &r->err);
+    }
     gql_limits_t gl = {(size_t)lim->max_graphql_bytes, (int)lim->max_graphql_depth, 0};
     gq_t g = {r, app_store(r->app), NULL, json_array()};
     g.doc = gql_parse(query, strlen(query), &gl, err, sizeof err);
@@ -554,7 +560,9 @@ int handle_graphql(req_t *r)
         gql_free(g.doc);
         json_decref(body);
         json_decref(g.errors);
-        return gq_reply_errors(r, json_pack("[{s:s}]", "message", err));
+        /* errors[] for GraphQL clients, and Bit's shape around it (reply_error adds both) */
+        err_set(&r->err, ERR_BAD_REQUEST, "%s", err);
+        return reply_error(r, &r->err);
     }
     gq_validate(&g, (const gql_field_t *const *)op.fields, op.nfields,
                 op.kind == GQL_QUERY ? &t_query : &t_mutation);

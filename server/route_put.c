@@ -4,32 +4,33 @@
 
 #include "app.h"
 #include "log.h"
+#include "request.h"
 
 int route_put_begin(req_t *r)
 {
     const limits_t *lim = &r->app->cfg.lim;
-    const char *opts = req_header(r, "push-options");
-    json_t *po = opts ? json_loads(opts, 0, NULL) : NULL;
-    const char *client_id = json_string_value(json_object_get(po, "clientId"));
-    if (!client_id) {
-        json_decref(po);
-        err_set(&r->err, ERR_BAD_REQUEST,
-                "put needs a push-options header with a clientId, e.g. {\"clientId\":\"1\"}");
+    char client_id[130];
+    if (request_push_options(req_header(r, "push-options"), lim->max_json_depth, client_id,
+                             sizeof client_id, &r->err) != 0)
         return reply_error(r, &r->err);
-    }
     const char *cl = req_header(r, "content-length");
     unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
     if (declared > lim->max_put_body) {
-        json_decref(po);
         err_set(&r->err, ERR_TOO_LARGE, "put body is larger than %llu bytes",
                 (unsigned long long)lim->max_put_body);
         return reply_error(r, &r->err);
     }
+    if (blob_free_space(r->app->bs) < lim->disk_reserve + declared) {
+        err_set(&r->err, ERR_TOO_LARGE, "not enough free disk space for this export");
+        return reply_error(r, &r->err);
+    }
     store_t st = app_store(r->app);
     r->upload = export_upload_begin(&st, &r->scope, client_id, r->who.user, &r->err);
-    json_decref(po);
-    if (!r->upload)
+    if (!r->upload) {
+        /* the client's own ExportPersist or RemovePendingDir frees a pending slot soon */
+        r->retry_after = 5;
         return reply_error(r, &r->err);
+    }
     return MHD_YES;
 }
 

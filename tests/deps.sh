@@ -5,7 +5,8 @@ set -euo pipefail
 
 pkgs=(gcc make pkg-config libmicrohttpd-dev libsqlite3-dev libjansson-dev libsodium-dev
       libzstd-dev zlib1g-dev nettle-dev python3 curl zstd sqlite3 ca-certificates chromium
-      prometheus systemd)   # promtool checks /metrics; systemd-analyze checks the unit files
+      prometheus systemd   # promtool checks /metrics; systemd-analyze checks the unit files
+      valgrind clang libclang-rt-14-dev)
 # Node and npm run the real Bit CLI; a machine may already have them from elsewhere.
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)

@@ -49,10 +49,11 @@ class Daemon:
         """config: a scoped.conf for every command (a path, or its text); data: an existing data
         directory (a restored one, say), served as it is with token as the clients' token."""
         self.dir = Path(tempfile.mkdtemp(prefix="daemon-", dir=workdir))
-        if isinstance(config, str) and "=" in config:
+        if isinstance(config, str):   # the text of a config; a Path names a file
             (self.dir / "scoped.conf").write_text(config)
             config = self.dir / "scoped.conf"
         self.data = Path(data) if data else self.dir / "data"
+        self.rlimit_nofile = None   # a lower soft descriptor limit to start the daemon with
         self.log_path = self.dir / "scoped.log"
         self.proc = None
         self.port = None
@@ -90,13 +91,20 @@ class Daemon:
             self.proc = subprocess.Popen(
                 [str(SCOPED_BIN), *self.global_args, "--data", str(self.data), "serve", "--listen",
                  f"127.0.0.1:{self.port}"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, preexec_fn=_die_with_parent)
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, preexec_fn=self._preexec)
             log.close()
             _running.add(self)
             if self._wait_healthy():
                 return self
             self._reap()   # most likely the port was taken meanwhile: try another
         raise Failure(f"scoped serve did not come up; log:\n{self.log_tail()}")
+
+    def _preexec(self):
+        _die_with_parent()
+        if self.rlimit_nofile:
+            import resource
+            hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.rlimit_nofile, hard))
 
     def _wait_healthy(self, timeout=15):
         deadline = time.monotonic() + timeout
