@@ -9,8 +9,9 @@
 
 #include "buf.h"
 
-/* K_INTERVAL is a duration where 0 means "off"; every other number must be positive. */
-typedef enum { K_BYTES, K_COUNT, K_SECONDS, K_INTERVAL, K_STRING, K_BOOL } kind_t;
+/* K_INTERVAL is a duration and K_CACHE a size where 0 means "off", K_THREADS a count where 0
+ * means "one per CPU"; every other number must be positive. */
+typedef enum { K_BYTES, K_COUNT, K_SECONDS, K_INTERVAL, K_STRING, K_BOOL, K_CACHE, K_THREADS } kind_t;
 
 static const struct {
     const char *key;
@@ -48,6 +49,9 @@ static const struct {
     {"gc_grace", K_SECONDS, offsetof(config_t, gc_grace_s), 0},
     {"checkpoint_interval", K_INTERVAL, offsetof(config_t, checkpoint_interval_s), 0},
     {"shutdown_timeout", K_SECONDS, offsetof(config_t, shutdown_timeout_s), 0},
+    {"http_threads", K_THREADS, offsetof(config_t, http_threads), 0},
+    {"workers", K_COUNT, offsetof(config_t, workers), 0},
+    {"reply_cache", K_CACHE, offsetof(config_t, reply_cache_bytes), 0},
 };
 
 void config_defaults(config_t *c)
@@ -61,6 +65,9 @@ void config_defaults(config_t *c)
     c->gc_grace_s = 3600;
     c->checkpoint_interval_s = 300;
     c->shutdown_timeout_s = 30;
+    c->http_threads = 0;
+    c->workers = 8;
+    c->reply_cache_bytes = 64 * MIB;
 }
 
 /* "123", "64KiB", "8 MiB", "8GiB"; seconds take "30", "30s", "5m", "1h" */
@@ -76,7 +83,7 @@ static int parse_number(const char *v, kind_t kind, uint64_t *out)
     while (*end == ' ')
         end++;
     uint64_t mul = 1;
-    if (kind == K_BYTES) {
+    if (kind == K_BYTES || kind == K_CACHE) {
         if (!strcmp(end, "KiB") || !strcmp(end, "K"))
             mul = KIB;
         else if (!strcmp(end, "MiB") || !strcmp(end, "M"))
@@ -172,12 +179,17 @@ int config_parse(config_t *c, const char *text, size_t len, const char *name, ch
             continue;
         }
         uint64_t n;
-        if (parse_number(v, keys[i].kind, &n) != 0 || (n == 0 && keys[i].kind != K_INTERVAL)) {
+        kind_t kind = keys[i].kind;
+        bool zero_ok = kind == K_INTERVAL || kind == K_CACHE || kind == K_THREADS;
+        if (parse_number(v, kind, &n) != 0 || (n == 0 && !zero_ok) ||
+            (kind == K_THREADS && n > 1024)) {
             snprintf(err, errlen, "%s:%zu: bad value \"%s\" for %s (%s)", name, lineno, v, k,
-                     keys[i].kind == K_BYTES      ? "a positive size such as 8MiB"
-                     : keys[i].kind == K_SECONDS  ? "a positive duration such as 30s"
-                     : keys[i].kind == K_INTERVAL ? "a duration such as 1h, or 0 for off"
-                                                  : "a positive integer");
+                     kind == K_BYTES      ? "a positive size such as 8MiB"
+                     : kind == K_CACHE    ? "a size such as 64MiB, or 0 for off"
+                     : kind == K_SECONDS  ? "a positive duration such as 30s"
+                     : kind == K_INTERVAL ? "a duration such as 1h, or 0 for off"
+                     : kind == K_THREADS  ? "a count up to 1024, or 0 for one per CPU"
+                                          : "a positive integer");
             return -1;
         }
         memcpy(field, &n, sizeof n);

@@ -20,6 +20,10 @@ typedef struct {
     uint64_t gc_grace_s;            /* gc never deletes a blob younger than this */
     uint64_t checkpoint_interval_s; /* WAL checkpoints in the daemon; 0: SQLite's own only */
     uint64_t shutdown_timeout_s;    /* SIGTERM waits this long for requests in flight */
+    /* serving (conf/scoped.conf explains them) */
+    uint64_t http_threads;      /* threads that read and write connections; 0: one per CPU */
+    uint64_t workers;           /* threads that run handlers (SQLite, fsync, Argon2id) */
+    uint64_t reply_cache_bytes; /* fetch and GraphQL replies kept in memory; 0: off */
 } config_t;
 
 void config_defaults(config_t *c);

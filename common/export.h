@@ -16,6 +16,8 @@ export_upload_t *export_upload_begin(store_t *st, const scope_row_t *scope, cons
                                      const char *owner, err_t *err);
 int export_upload_feed(export_upload_t *u, const unsigned char *data, size_t len, err_t *err);
 /* Checks the archive ended, makes the blobs durable and records the pending export. */
+/* The upload is read on one thread and finished on another: each has its own index connection. */
+void export_upload_set_index(export_upload_t *u, index_t *ix);
 int export_upload_finish(export_upload_t *u, err_t *err);
 void export_upload_free(export_upload_t *u);
 uint64_t export_upload_objects(const export_upload_t *u);

@@ -237,6 +237,11 @@ int export_upload_feed(export_upload_t *u, const unsigned char *data, size_t len
     return -1;
 }
 
+void export_upload_set_index(export_upload_t *u, index_t *ix)
+{
+    u->st_copy.ix = ix;
+}
+
 int export_upload_finish(export_upload_t *u, err_t *err)
 {
     u->err = err;
@@ -249,6 +254,7 @@ int export_upload_finish(export_upload_t *u, err_t *err)
     index_t *ix = u->st->ix;
     if (index_begin(ix) != 0)
         return err_set(err, ERR_INTERNAL, "index busy");
+    index_quiet(ix); /* pending rows are in no reply until ExportPersist */
     int64_t now = (int64_t)time(NULL);
     int rc = index_pending_create(ix, u->scope.id, u->client_id, u->owner[0] ? u->owner : NULL, now);
     for (size_t i = 0; rc == 0 && i < u->n; i++) {

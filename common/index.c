@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,7 @@ enum {
     Q_BLOB_OBJECT_ROW,
     Q_PENDING_DROP_BY_BLOB,
     Q_PENDING_OBJECTS_ORPHANED,
+    Q_DATA_VERSION,
     Q__COUNT
 };
 
@@ -242,12 +244,55 @@ static const char *const sql_text[Q__COUNT] = {
                                " IN (SELECT scope_id, client_id FROM pending_objects WHERE blob = ?1)",
     [Q_PENDING_OBJECTS_ORPHANED] = "DELETE FROM pending_objects WHERE (scope_id, client_id) NOT IN"
                                    " (SELECT scope_id, client_id FROM pending)",
+    [Q_DATA_VERSION] = "PRAGMA data_version",
 };
 
 struct index {
     sqlite3 *db;
     sqlite3_stmt *stmt[Q__COUNT];
+    bool quiet;            /* the transaction in progress changes no content */
+    uint64_t own_commits;  /* write transactions this connection committed */
 };
+
+/* Moves after every commit that may change what a reply holds or who may ask, once the commit
+ * is visible: the reply and access caches are valid for one epoch. Only commits marked quiet (a
+ * token's last use, an upload's pending rows) leave it alone; missing a mark costs a refill,
+ * never a stale answer. */
+static atomic_uint_fast64_t content_epoch = 1;
+
+uint64_t index_content_epoch(void)
+{
+    return atomic_load(&content_epoch);
+}
+
+void index_quiet(index_t *ix)
+{
+    ix->quiet = true;
+}
+
+uint64_t index_own_commits(index_t *ix)
+{
+    return ix->own_commits;
+}
+
+/* SQLite calls this after each write transaction is committed and its lock released. It also
+ * replaces SQLite's automatic checkpoint, which used the same hook. */
+static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    index_t *ix = arg;
+    if (!ix->quiet)
+        atomic_fetch_add(&content_epoch, 1);
+    ix->quiet = false;
+    ix->own_commits++;
+    if (pages >= 1000)
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return SQLITE_OK;
+}
+
+static void on_rollback(void *arg)
+{
+    ((index_t *)arg)->quiet = false;
+}
 
 const char *index_errmsg(index_t *ix)
 {
@@ -358,7 +403,20 @@ index_t *index_open(const char *path, err_t *err)
         index_close(ix);
         return NULL;
     }
+    sqlite3_wal_hook(ix->db, on_wal_commit, ix);
+    sqlite3_rollback_hook(ix->db, on_rollback, ix);
     return ix;
+}
+
+int64_t index_data_version(index_t *ix)
+{
+    sqlite3_stmt *st = prep(ix, Q_DATA_VERSION);
+    int64_t v = -1;
+    if (st && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    if (st)
+        sqlite3_reset(st);
+    return v;
 }
 
 void index_close(index_t *ix)
@@ -430,13 +488,16 @@ int index_begin_read(index_t *ix)
 
 int index_commit(index_t *ix)
 {
-    return exec(ix, "COMMIT");
+    int rc = exec(ix, "COMMIT");
+    ix->quiet = false;
+    return rc;
 }
 
 void index_rollback(index_t *ix)
 {
     if (!sqlite3_get_autocommit(ix->db))
         exec(ix, "ROLLBACK");
+    ix->quiet = false;
 }
 
 /* ---- scopes */
@@ -965,7 +1026,10 @@ int index_token_get(index_t *ix, int64_t id, token_row_t *out)
 
 int index_token_touch(index_t *ix, int64_t id, int64_t now)
 {
-    return run(ix, prep_bind(ix, Q_TOKEN_TOUCH, "ii", id, now));
+    ix->quiet = true;
+    int rc = run(ix, prep_bind(ix, Q_TOKEN_TOUCH, "ii", id, now));
+    ix->quiet = false;
+    return rc;
 }
 
 int index_token_revoke(index_t *ix, int64_t id, int64_t now)

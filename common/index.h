@@ -29,6 +29,15 @@ int index_commit(index_t *ix);
 void index_rollback(index_t *ix);
 const char *index_errmsg(index_t *ix);
 
+/* What caches of replies and identities are checked against. The content epoch moves after
+ * every commit in this process that may change a reply; index_quiet marks the transaction in
+ * progress as one that does not. PRAGMA data_version moves when another connection (thread or
+ * process) commits; own_commits counts this connection's own. */
+uint64_t index_content_epoch(void);
+void index_quiet(index_t *ix);
+int64_t index_data_version(index_t *ix);
+uint64_t index_own_commits(index_t *ix);
+
 typedef struct {
     int64_t id;
     char name[NAME_MAX_LEN];

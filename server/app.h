@@ -10,6 +10,7 @@
 
 #include "auth.h"
 #include "blob.h"
+#include "cache.h"
 #include "buf.h"
 #include "config.h"
 #include "error.h"
@@ -17,6 +18,7 @@
 #include "index.h"
 #include "ratelimit.h"
 #include "store.h"
+#include "worker.h"
 
 typedef struct {
     config_t cfg;
@@ -25,6 +27,8 @@ typedef struct {
     pthread_key_t ix_key;
     struct MHD_Daemon *daemon;
     struct conn_registry *conns; /* every open connection (server/conn.c) */
+    worker_pool_t *workers;      /* run the handlers that block (server/worker.c) */
+    reply_cache_t *replies;      /* fetch and GraphQL replies (server/cache.c) */
     atomic_ulong requests;
     ratelimit_t *login_failures;
     pthread_t maint_thread;
@@ -47,6 +51,10 @@ typedef int (*handler_fn)(req_t *r);
 
 typedef enum { BODY_NONE, BODY_BUFFERED, BODY_STREAM } body_kind_t;
 
+/* How a handler runs: on a worker thread unless R_INLINE (cheap, never blocks); R_CACHED
+ * replies may be kept in the reply cache and answered from it. */
+enum { R_INLINE = 1, R_CACHED = 2 };
+
 typedef struct {
     const char *method;
     bool scoped;         /* under /<scope>/ */
@@ -54,6 +62,7 @@ typedef struct {
     body_kind_t body;
     bool write;          /* needs a role that may export */
     handler_fn handle;   /* runs when the body is complete */
+    unsigned flags;
 } route_t;
 
 struct req {
@@ -76,6 +85,14 @@ struct req {
     bool close_after;      /* the reply ends the connection */
     uint64_t retry_after; /* seconds, for 429 replies */
     bool failed; /* an error found while reading the body, replied to at its end */
+    /* a handler on a worker thread leaves its reply here, and the connection is resumed */
+    bool in_worker, resumed;
+    struct MHD_Response *resp;
+    /* R_CACHED routes: the key of this request, the content epoch its handler read, and
+     * whether its reply may be kept (the handler says so) */
+    bool keyed, cache_it;
+    cache_key_t key;
+    uint64_t epoch;
     uint64_t failed_at;
     int status;
     uint64_t bytes_in, bytes_out;

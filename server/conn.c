@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,15 +15,17 @@
 
 typedef enum { CONN_AWAITING, CONN_IN_REQUEST, CONN_CUT } conn_state_t;
 
+/* The list is guarded by the registry's lock; a connection's own fields are atomics, which its
+ * thread sets on every request without taking that lock and the watchdog reads. */
 struct conn {
     conn_registry_t *reg;
     conn_t *prev, *next;
     int fd;
     char address[64];
     bool over;
-    bool served; /* has had a request: waiting now is keep-alive, not a slow first request */
-    conn_state_t state;
-    int64_t deadline; /* CLOCK_MONOTONIC ms; the connection is cut past it while awaiting */
+    atomic_bool served; /* has had a request: waiting now is keep-alive, not a slow first one */
+    _Atomic conn_state_t state;
+    atomic_llong deadline; /* CLOCK_MONOTONIC ms; the connection is cut past it while awaiting */
 };
 
 struct conn_registry {
@@ -96,16 +99,17 @@ static void *watchdog_main(void *arg)
         /* MHD closes the fd only after CONN_NOTIFY_CLOSED, which takes this lock: every fd in
          * the list is still this connection's */
         for (conn_t *cn = reg->head; cn; cn = cn->next) {
-            if (cn->state != CONN_AWAITING || now < cn->deadline || cn->fd < 0)
+            conn_state_t awaiting = CONN_AWAITING;
+            if (now < atomic_load(&cn->deadline) || cn->fd < 0 ||
+                !atomic_compare_exchange_strong(&cn->state, &awaiting, CONN_CUT))
                 continue;
-            if (!cn->served) {
+            if (!atomic_load(&cn->served)) {
                 send_timeout(cn->fd, reg->lim.header_timeout_s);
                 log_info("msg=\"request headers too slow, connection closed\" address=%s "
                          "timeout_s=%llu",
                          cn->address, (unsigned long long)reg->lim.header_timeout_s);
             }
             shutdown(cn->fd, SHUT_RDWR);
-            cn->state = CONN_CUT;
         }
     }
     pthread_mutex_unlock(&reg->lock);
@@ -161,8 +165,9 @@ void conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
         cn->fd = fi ? fi->connect_fd : -1;
         address_of(c, cn->address, sizeof cn->address);
-        cn->state = CONN_AWAITING;
-        cn->deadline = now_ms() + (int64_t)reg->lim.header_timeout_s * 1000;
+        atomic_init(&cn->state, CONN_AWAITING);
+        atomic_init(&cn->served, false);
+        atomic_init(&cn->deadline, now_ms() + (int64_t)reg->lim.header_timeout_s * 1000);
         pthread_mutex_lock(&reg->lock);
         unsigned same = 1;
         for (conn_t *o = reg->head; o; o = o->next)
@@ -209,12 +214,10 @@ void *conn_uri_logged(void *cls, const char *uri, struct MHD_Connection *c)
         return NULL;
     /* the request line is in: from now on its headers have header_timeout to arrive, however
      * long the connection sat idle before (which MHD's idle timeout bounds) */
-    pthread_mutex_lock(&cn->reg->lock);
-    if (cn->state == CONN_AWAITING && cn->served) {
-        cn->served = false;
-        cn->deadline = now_ms() + (int64_t)cn->reg->lim.header_timeout_s * 1000;
+    if (atomic_load(&cn->state) == CONN_AWAITING && atomic_load(&cn->served)) {
+        atomic_store(&cn->deadline, now_ms() + (int64_t)cn->reg->lim.header_timeout_s * 1000);
+        atomic_store(&cn->served, false);
     }
-    pthread_mutex_unlock(&cn->reg->lock);
     return NULL;
 }
 
@@ -225,27 +228,21 @@ bool conn_over_limit(const conn_t *cn)
 
 void conn_request_started(conn_t *cn)
 {
-    if (!cn)
-        return;
-    pthread_mutex_lock(&cn->reg->lock);
-    if (cn->state == CONN_AWAITING)
-        cn->state = CONN_IN_REQUEST;
-    pthread_mutex_unlock(&cn->reg->lock);
+    conn_state_t awaiting = CONN_AWAITING;
+    if (cn)
+        atomic_compare_exchange_strong(&cn->state, &awaiting, CONN_IN_REQUEST);
 }
 
 void conn_request_done(conn_t *cn)
 {
-    if (!cn)
+    if (!cn || atomic_load(&cn->state) != CONN_IN_REQUEST)
         return;
-    pthread_mutex_lock(&cn->reg->lock);
-    if (cn->state == CONN_IN_REQUEST) {
-        cn->state = CONN_AWAITING;
-        cn->served = true;
-        /* between requests MHD's idle timeout applies; this is only a backstop */
-        cn->deadline =
-            now_ms() + (int64_t)(cn->reg->lim.idle_timeout_s + cn->reg->lim.header_timeout_s) * 1000;
-    }
-    pthread_mutex_unlock(&cn->reg->lock);
+    /* between requests MHD's idle timeout applies; this is only a backstop */
+    atomic_store(&cn->deadline,
+                 now_ms() + (int64_t)(cn->reg->lim.idle_timeout_s + cn->reg->lim.header_timeout_s) *
+                                1000);
+    atomic_store(&cn->served, true);
+    atomic_store(&cn->state, CONN_AWAITING);
 }
 
 unsigned conn_open_count(conn_registry_t *reg)

@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 
 #include "app.h"
+#include "access.h"
 #include "conn.h"
 #include "log.h"
 #include "metrics.h"
@@ -20,40 +21,40 @@
 #include "request.h"
 
 static const route_t routes[] = {
-    {"GET", false, "/healthz", BODY_NONE, false, handle_healthz},
-    {"GET", false, "/metrics", BODY_NONE, false, handle_metrics},
-    {"POST", false, "/api/v1/login", BODY_BUFFERED, false, handle_api_login},
-    {"GET", false, "/bit-login", BODY_NONE, false, handle_bit_login_page},
-    {"POST", false, "/bit-login", BODY_BUFFERED, false, handle_bit_login_post},
-    {"GET", false, "/bit-login/done", BODY_NONE, false, handle_bit_login_done},
-    {"GET", false, "/api/v1/me", BODY_NONE, false, handle_api_me},
-    {"GET", false, "/api/v1/users", BODY_NONE, false, handle_api_users},
-    {"POST", false, "/api/v1/users", BODY_BUFFERED, false, handle_api_users},
-    {"GET", false, "/api/v1/tokens", BODY_NONE, false, handle_api_tokens},
-    {"POST", false, "/api/v1/tokens", BODY_BUFFERED, false, handle_api_tokens},
-    {"DELETE", false, "/api/v1/tokens/*", BODY_NONE, false, handle_api_tokens},
-    {"GET", false, "/api/v1/scopes", BODY_NONE, false, handle_api_scopes},
-    {"POST", false, "/api/v1/scopes", BODY_BUFFERED, false, handle_api_scopes},
-    {"GET", false, "/api/v1/scopes/*", BODY_NONE, false, handle_api_scopes},
-    {"POST", false, "/api/v1/scopes/*", BODY_BUFFERED, false, handle_api_scopes},
-    {"DELETE", false, "/api/v1/scopes/*", BODY_NONE, false, handle_api_scopes},
-    {"GET", false, "/api/v1/audit", BODY_NONE, false, handle_api_audit},
-    {"POST", true, "graphql", BODY_BUFFERED, false, handle_graphql},
-    {"POST", true, "api/scope/put", BODY_STREAM, true, handle_put},
-    {"POST", true, "api/scope/fetch", BODY_BUFFERED, false, handle_fetch},
-    {"POST", true, "api/scope/action", BODY_BUFFERED, true, handle_action},
-    {"GET", false, "/tokens", BODY_NONE, false, handle_page_tokens},
-    {"POST", false, "/tokens", BODY_BUFFERED, false, handle_page_tokens},
-    {"POST", false, "/logout", BODY_BUFFERED, false, handle_page_logout},
-    {"GET", false, "/admin", BODY_NONE, false, handle_page_admin},
-    {"POST", false, "/admin/scopes", BODY_BUFFERED, false, handle_page_admin},
-    {"GET", false, "/scopes/*", BODY_NONE, false, handle_page_members},
-    {"POST", false, "/scopes/*", BODY_BUFFERED, false, handle_page_members},
-    {"POST", true, "api/scope/delete", BODY_BUFFERED, true, handle_delete},
+    {"GET", false, "/healthz", BODY_NONE, false, handle_healthz, R_INLINE},
+    {"GET", false, "/metrics", BODY_NONE, false, handle_metrics, 0},
+    {"POST", false, "/api/v1/login", BODY_BUFFERED, false, handle_api_login, 0},
+    {"GET", false, "/bit-login", BODY_NONE, false, handle_bit_login_page, 0},
+    {"POST", false, "/bit-login", BODY_BUFFERED, false, handle_bit_login_post, 0},
+    {"GET", false, "/bit-login/done", BODY_NONE, false, handle_bit_login_done, 0},
+    {"GET", false, "/api/v1/me", BODY_NONE, false, handle_api_me, 0},
+    {"GET", false, "/api/v1/users", BODY_NONE, false, handle_api_users, 0},
+    {"POST", false, "/api/v1/users", BODY_BUFFERED, false, handle_api_users, 0},
+    {"GET", false, "/api/v1/tokens", BODY_NONE, false, handle_api_tokens, 0},
+    {"POST", false, "/api/v1/tokens", BODY_BUFFERED, false, handle_api_tokens, 0},
+    {"DELETE", false, "/api/v1/tokens/*", BODY_NONE, false, handle_api_tokens, 0},
+    {"GET", false, "/api/v1/scopes", BODY_NONE, false, handle_api_scopes, 0},
+    {"POST", false, "/api/v1/scopes", BODY_BUFFERED, false, handle_api_scopes, 0},
+    {"GET", false, "/api/v1/scopes/*", BODY_NONE, false, handle_api_scopes, 0},
+    {"POST", false, "/api/v1/scopes/*", BODY_BUFFERED, false, handle_api_scopes, 0},
+    {"DELETE", false, "/api/v1/scopes/*", BODY_NONE, false, handle_api_scopes, 0},
+    {"GET", false, "/api/v1/audit", BODY_NONE, false, handle_api_audit, 0},
+    {"POST", true, "graphql", BODY_BUFFERED, false, handle_graphql, R_CACHED},
+    {"POST", true, "api/scope/put", BODY_STREAM, true, handle_put, 0},
+    {"POST", true, "api/scope/fetch", BODY_BUFFERED, false, handle_fetch, R_CACHED},
+    {"POST", true, "api/scope/action", BODY_BUFFERED, true, handle_action, 0},
+    {"GET", false, "/tokens", BODY_NONE, false, handle_page_tokens, 0},
+    {"POST", false, "/tokens", BODY_BUFFERED, false, handle_page_tokens, 0},
+    {"POST", false, "/logout", BODY_BUFFERED, false, handle_page_logout, 0},
+    {"GET", false, "/admin", BODY_NONE, false, handle_page_admin, 0},
+    {"POST", false, "/admin/scopes", BODY_BUFFERED, false, handle_page_admin, 0},
+    {"GET", false, "/scopes/*", BODY_NONE, false, handle_page_members, 0},
+    {"POST", false, "/scopes/*", BODY_BUFFERED, false, handle_page_members, 0},
+    {"POST", true, "api/scope/delete", BODY_BUFFERED, true, handle_delete, 0},
 };
 
 /* A GET no route above takes is a page to browse: /, /<scope>, /<scope>/~/<component>. */
-static const route_t page_route = {"GET", false, "/*", BODY_NONE, false, handle_pages};
+static const route_t page_route = {"GET", false, "/*", BODY_NONE, false, handle_pages, 0};
 
 const route_t *http_routes(size_t *n)
 {
@@ -119,11 +120,16 @@ int reply_response(req_t *r, int status, struct MHD_Response *resp)
 {
     if (!resp)
         return MHD_NO;
-    MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+    if (!r->cache_it) /* a kept reply is queued to many requests */
+        MHD_add_response_header(resp, "X-Request-Id", r->request_id);
     if (r->close_after)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     r->status = status;
     r->responded = true;
+    if (r->in_worker) {
+        r->resp = resp; /* queued by the connection's own thread once it is resumed */
+        return MHD_YES;
+    }
     int rc = MHD_queue_response(r->conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     return rc;
@@ -226,6 +232,13 @@ static void req_fail(req_t *r)
     r->failed_at = r->bytes_in;
 }
 
+static uint32_t process_run_id;
+
+static void pick_run_id(void)
+{
+    process_run_id = randombytes_random();
+}
+
 static req_t *req_new(app_t *app, struct MHD_Connection *conn, const char *url, const char *method)
 {
     req_t *r = calloc(1, sizeof *r);
@@ -241,10 +254,10 @@ static req_t *req_new(app_t *app, struct MHD_Connection *conn, const char *url, 
     err_init(&r->err);
     unsigned long n = atomic_fetch_add(&app->requests, 1) + 1;
     metrics_request_begin();
-    unsigned char rnd[4];
-    randombytes_buf(rnd, sizeof rnd);
-    snprintf(r->request_id, sizeof r->request_id, "%02x%02x%02x%02x-%lu", rnd[0], rnd[1], rnd[2],
-             rnd[3], n);
+    /* a per-process random prefix: ids from two runs of the daemon do not collide */
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, pick_run_id);
+    snprintf(r->request_id, sizeof r->request_id, "%08x-%lu", process_run_id, n);
     r->modern = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-client-version") != NULL;
     client_address(r);
     return r;
@@ -280,17 +293,21 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     struct timespec end;
     clock_gettime(CLOCK_MONOTONIC, &end);
-    double ms = (double)(end.tv_sec - r->start.tv_sec) * 1e3 +
-                (double)(end.tv_nsec - r->start.tv_nsec) / 1e6;
+    int64_t us = (int64_t)(end.tv_sec - r->start.tv_sec) * 1000000 +
+                 (end.tv_nsec - r->start.tv_nsec) / 1000;
+    double ms = (double)us / 1e3;
     log_info("msg=request method=%s path=\"%s\" status=%d bytes_in=%llu bytes_out=%llu "
-             "duration_ms=%.1f user=%s address=%s request_id=%s%s",
+             "duration_ms=%lld.%03lld user=%s address=%s request_id=%s%s",
              r->method, r->path, r->status, (unsigned long long)r->bytes_in,
-             (unsigned long long)r->bytes_out, ms, r->who.authenticated ? r->who.user : "-",
+             (unsigned long long)r->bytes_out, (long long)(us / 1000), (long long)(us % 1000),
+             r->who.authenticated ? r->who.user : "-",
              r->address[0] ? r->address : "-", r->request_id,
              toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
     metrics_request_end(r->route ? (int)(r->route - routes) : -1, r->status, r->bytes_in,
                         r->bytes_out, ms / 1e3, request_step(r));
     conn_request_done(conn_of(conn));
+    if (r->resp)
+        MHD_destroy_response(r->resp);
     export_upload_free(r->upload);
     buf_free(&r->body);
     err_clear(&r->err);
@@ -300,12 +317,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* Who may do what: decided by the route and the token, never by x-verb. Reads of a scope that
  * is absent or unreadable answer alike; writes say only that the caller may not write. */
-static int scope_access(req_t *r, index_t *ix, const char *scope)
+static int scope_access(req_t *r, int found, const char *scope)
 {
-    int found = scope_name_valid(scope) ? index_scope_get(ix, scope, &r->scope) : 1;
-    if (found < 0)
-        return err_set(&r->err, ERR_INTERNAL, "index read failed");
-    r->role = found == 0 ? auth_role(ix, &r->who, r->scope.id) : ROLE_NONE;
     if (r->route->write) {
         if (!r->who.authenticated)
             return err_set(&r->err, ERR_UNAUTHORIZED,
@@ -388,17 +401,91 @@ static int start_request(req_t *r)
     if (r->route->handle == handle_healthz)
         return MHD_YES; /* it answers for itself, also when the index is gone */
     index_t *ix = app_index(r->app);
-    if (!ix || auth_identify(ix, req_header(r, "authorization"), &r->who) != 0) {
+    int found = 1;
+    if (!ix || access_lookup(ix, req_header(r, "authorization"), r->route->scoped ? scope : "",
+                             &r->who, &found, &r->scope, &r->role) != 0) {
         err_set(&r->err, ERR_INTERNAL, "index unavailable");
         return reply_error(r, &r->err);
     }
-    if (r->route->scoped && scope_access(r, ix, scope) != 0)
+    if (r->route->scoped && scope_access(r, found, scope) != 0)
         return reply_error(r, &r->err);
     if (declared_body(r) != 0)
         return reply_error(r, &r->err);
     if (r->route->body == BODY_STREAM)
         return route_put_begin(r);
     return MHD_YES;
+}
+
+/* On a worker thread: the handler, whose reply the connection's thread queues once resumed. */
+static void run_request(void *job, void *ctx)
+{
+    req_t *r = job;
+    (void)ctx;
+    r->in_worker = true;
+    r->epoch = index_content_epoch(); /* before the handler reads anything */
+    if (r->route->handle(r) != MHD_YES && r->resp) {
+        MHD_destroy_response(r->resp);
+        r->resp = NULL;
+    }
+    r->in_worker = false;
+    r->resumed = true;
+    MHD_resume_connection(r->conn);
+}
+
+/* A request the stopping pool will not run: its connection is closed. */
+static void cancel_request(void *job, void *ctx)
+{
+    req_t *r = job;
+    (void)ctx;
+    r->resumed = true;
+    MHD_resume_connection(r->conn);
+}
+
+/* The body is complete: answer from the reply cache, run cheap handlers here, and hand the
+ * rest to a worker while the connection waits suspended. */
+static int dispatch(req_t *r)
+{
+    app_t *app = r->app;
+    if (r->route->flags & R_INLINE)
+        return r->route->handle(r);
+    if ((r->route->flags & R_CACHED) && reply_cache_max_entry(app->replies)) {
+        cache_key_make(&r->key, r->route->path, r->scope.id, r->modern, r->body.data, r->body.len);
+        int status;
+        uint64_t bytes;
+        int rc = reply_cache_queue(app->replies, &r->key, r->conn, &status, &bytes);
+        metrics_reply_cache(rc >= 0);
+        if (rc >= 0) {
+            r->status = status;
+            r->bytes_out = bytes;
+            r->responded = true;
+            return rc;
+        }
+        r->keyed = true;
+    }
+    MHD_suspend_connection(r->conn);
+    if (worker_pool_submit(app->workers, r) != 0) {
+        r->in_worker = true;
+        err_set(&r->err, ERR_SERVER_BUSY, "the server is stopping or out of memory: try again");
+        reply_error(r, &r->err);
+        r->in_worker = false;
+        r->resumed = true;
+        MHD_resume_connection(r->conn);
+    }
+    return MHD_YES;
+}
+
+/* After a worker ran the handler: queue its reply, and keep it when the handler said so. */
+static int finish_resumed(req_t *r)
+{
+    struct MHD_Response *resp = r->resp;
+    r->resp = NULL;
+    if (!resp)
+        return MHD_NO;
+    int rc = MHD_queue_response(r->conn, (unsigned)r->status, resp) == MHD_YES ? MHD_YES : MHD_NO;
+    if (!(r->cache_it && r->status == 200 &&
+          reply_cache_put(r->app->replies, &r->key, r->epoch, r->status, resp, r->bytes_out)))
+        MHD_destroy_response(resp);
+    return rc;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -414,6 +501,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         *con_cls = r;
         return start_request(r) == MHD_YES ? MHD_YES : MHD_NO;
+    }
+    if (r->resumed) {
+        r->resumed = false;
+        return finish_resumed(r) == MHD_YES ? MHD_YES : MHD_NO;
     }
     if (r->responded) {
         /* refused before the body was read: MHD closes the connection after the reply */
@@ -445,7 +536,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (r->failed)
         return reply_error(r, &r->err) == MHD_YES ? MHD_YES : MHD_NO;
-    return r->route->handle(r) == MHD_YES ? MHD_YES : MHD_NO;
+    return dispatch(r) == MHD_YES ? MHD_YES : MHD_NO;
 }
 
 static int parse_listen(const char *listen, struct sockaddr_in *sa)
@@ -508,6 +599,9 @@ static void drain(app_t *app)
         struct timespec tick = {0, 20 * 1000 * 1000};
         nanosleep(&tick, NULL);
     }
+    /* requests still waiting for a worker are closed; running ones finish first */
+    worker_pool_stop(app->workers, cancel_request);
+    app->workers = NULL;
     MHD_stop_daemon(app->daemon);
     app->daemon = NULL;
     if (lsock != MHD_INVALID_SOCKET)
@@ -526,6 +620,16 @@ static void raise_fd_limit(uint64_t connections)
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
         log_warn("msg=\"open file limit below what max_connections needs\" limit=%llu want=%llu",
                  (unsigned long long)rl.rlim_cur, (unsigned long long)want);
+}
+
+static void serve_cleanup(app_t *app)
+{
+    worker_pool_stop(app->workers, NULL);
+    app->workers = NULL;
+    reply_cache_free(app->replies);
+    app->replies = NULL;
+    conn_registry_free(app->conns);
+    app->conns = NULL;
 }
 
 int http_serve(app_t *app, const char *listen)
@@ -548,8 +652,13 @@ int http_serve(app_t *app, const char *listen)
     metrics_start();
     /* ITC: MHD_quiesce_daemon needs it with an internal polling thread */
     /* poll, not select: descriptors past FD_SETSIZE (1024) must work */
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
-                     MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    /* a few threads move bytes for every connection (epoll); handlers that block run on the
+     * worker pool while their connection is suspended (ITC: quiesce and resume need it) */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned http_threads = app->cfg.http_threads ? (unsigned)app->cfg.http_threads
+                                                  : (unsigned)(cpus > 0 ? cpus : 1);
     /* a socket from systemd (scoped.socket) instead of binding one: it stays open across
      * restarts, so clients queue instead of being refused */
     struct MHD_OptionItem where[] = {
@@ -558,8 +667,11 @@ int http_serve(app_t *app, const char *listen)
         {MHD_OPTION_END, 0, NULL}};
     raise_fd_limit(lim->max_connections);
     app->conns = conn_registry_new(lim);
-    if (!app->conns) {
-        fprintf(stderr, "scoped: cannot start the connection watchdog\n");
+    app->replies = reply_cache_new(app->cfg.reply_cache_bytes);
+    app->workers = worker_pool_new((size_t)app->cfg.workers, run_request, app);
+    if (!app->conns || !app->replies || !app->workers) {
+        fprintf(stderr, "scoped: cannot start the connection watchdog, reply cache or workers\n");
+        serve_cleanup(app);
         return 1;
     }
     /* MHD's own caps sit a little above ours, so that the first connections past the limit
@@ -572,21 +684,25 @@ int http_serve(app_t *app, const char *listen)
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)(lim->max_connections_per_ip + CONN_SLACK),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)lim->idle_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(lim->max_header_bytes + 16 * KIB),
-        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1 * MIB), MHD_OPTION_END);
+        MHD_OPTION_THREAD_POOL_SIZE, http_threads, MHD_OPTION_THREAD_STACK_SIZE,
+        (size_t)(1 * MIB), MHD_OPTION_END);
     if (!app->daemon) {
         fprintf(stderr, "scoped: cannot listen on %s: %s\n",
                 lfd >= 0 ? "the socket systemd passed" : listen, strerror(errno));
-        conn_registry_free(app->conns);
-        app->conns = NULL;
+        serve_cleanup(app);
         return 1;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(app->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    log_info("msg=\"scoped serving\" listen=%s port=%u data=%s", lfd >= 0 ? "systemd-socket" : listen,
-             info ? info->port : 0, app->cfg.data_dir);
+    log_info("msg=\"scoped serving\" listen=%s port=%u data=%s http_threads=%u workers=%llu "
+             "reply_cache=%llu",
+             lfd >= 0 ? "systemd-socket" : listen, info ? info->port : 0, app->cfg.data_dir,
+             http_threads, (unsigned long long)app->cfg.workers,
+             (unsigned long long)app->cfg.reply_cache_bytes);
     if (app_maintenance_start(app) != 0) {
+        worker_pool_stop(app->workers, cancel_request);
+        app->workers = NULL;
         MHD_stop_daemon(app->daemon);
-        conn_registry_free(app->conns);
-        app->conns = NULL;
+        serve_cleanup(app);
         fprintf(stderr, "scoped: cannot start the maintenance thread\n");
         return 1;
     }
@@ -607,8 +723,7 @@ int http_serve(app_t *app, const char *listen)
     systemd_notify("STOPPING=1\nSTATUS=finishing requests in flight");
     log_info("msg=\"stopping\" signal=%d requests_in_flight=%ld", sig, metrics_in_flight());
     drain(app);
-    conn_registry_free(app->conns);
-    app->conns = NULL;
+    serve_cleanup(app);
     app_maintenance_stop(app);
     log_info("msg=\"stopped\"");
     return 0;

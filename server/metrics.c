@@ -25,6 +25,7 @@ static struct {
     atomic_ullong requests[METRICS_MAX_ROUTES + 1][NSTATUS + 1];
     atomic_ullong bytes_in, bytes_out;
     atomic_long in_flight, connections;
+    atomic_ullong cache_hits, cache_misses;
     histogram_t export_steps[STEP_PERSIST + 1];
     histogram_t fetch;
     atomic_ullong gc_runs_ok, gc_runs_failed, gc_blobs_deleted, gc_bytes_freed,
@@ -74,6 +75,11 @@ void metrics_request_end(int route, int status, uint64_t bytes_in, uint64_t byte
 long metrics_in_flight(void)
 {
     return atomic_load(&m.in_flight);
+}
+
+void metrics_reply_cache(bool hit)
+{
+    atomic_fetch_add_explicit(hit ? &m.cache_hits : &m.cache_misses, 1, memory_order_relaxed);
 }
 
 void metrics_connection(int delta)
@@ -157,6 +163,20 @@ void metrics_render(buf_t *out, const metrics_route_t *routes, size_t nroutes,
     buf_printf(out, "scoped_http_requests_in_flight %ld\n", atomic_load(&m.in_flight));
     family(out, "scoped_http_connections_active", "gauge", "Open client connections.");
     buf_printf(out, "scoped_http_connections_active %ld\n", atomic_load(&m.connections));
+
+    family(out, "scoped_reply_cache_requests_total", "counter",
+           "Fetch and GraphQL requests answered from the reply cache (hit) or not (miss).");
+    buf_printf(out, "scoped_reply_cache_requests_total{result=\"hit\"} %llu\n",
+               atomic_load(&m.cache_hits));
+    buf_printf(out, "scoped_reply_cache_requests_total{result=\"miss\"} %llu\n",
+               atomic_load(&m.cache_misses));
+    family(out, "scoped_reply_cache_bytes", "gauge", "Bytes of replies kept in the reply cache.");
+    buf_printf(out, "scoped_reply_cache_bytes %llu\n", (unsigned long long)g->reply_cache_bytes);
+    family(out, "scoped_reply_cache_entries", "gauge", "Replies kept in the reply cache.");
+    buf_printf(out, "scoped_reply_cache_entries %llu\n",
+               (unsigned long long)g->reply_cache_entries);
+    family(out, "scoped_worker_queue", "gauge", "Requests waiting for a worker thread.");
+    buf_printf(out, "scoped_worker_queue %llu\n", (unsigned long long)g->worker_queue);
 
     family(out, "scoped_export_duration_seconds", "histogram",
            "Duration of the steps of an export: upload (put), validate and persist (actions).");

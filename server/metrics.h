@@ -22,6 +22,8 @@ void metrics_request_end(int route, int status, uint64_t bytes_in, uint64_t byte
 /* Requests begun and not yet completed: what a clean stop waits for. */
 long metrics_in_flight(void);
 void metrics_connection(int delta);
+/* A fetch or GraphQL request answered from the reply cache (hit) or not. */
+void metrics_reply_cache(bool hit);
 void metrics_gc(const gc_stats_t *s, bool ok);
 /* result: 0 done, 1 busy, -1 error */
 void metrics_checkpoint(int result);
@@ -35,6 +37,7 @@ typedef struct {
     int64_t blobs, blob_bytes; /* -1: unknown */
     int64_t wal_bytes;
     bool index_ok;
+    uint64_t reply_cache_bytes, reply_cache_entries, worker_queue;
 } metrics_gauges_t;
 
 void metrics_render(buf_t *out, const metrics_route_t *routes, size_t nroutes,

@@ -142,6 +142,25 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     return (ssize_t)out;
 }
 
+/* A reply small enough to keep is built whole, so that the reply cache can queue it again. */
+static struct MHD_Response *build_in_memory(tar_stream_t *s, uint64_t total)
+{
+    char *buf = malloc(total ? total : 1);
+    uint64_t have = 0;
+    while (buf && have < total) {
+        ssize_t n = stream_read(s, have, buf + have, (size_t)(total - have));
+        if (n <= 0)
+            break;
+        have += (uint64_t)n;
+    }
+    struct MHD_Response *resp =
+        buf && have == total ? MHD_create_response_from_buffer_with_free_callback(total, buf, free)
+                             : NULL;
+    if (!resp)
+        free(buf);
+    return resp;
+}
+
 int handle_fetch(req_t *r)
 {
     json_t *body = req_json(r);
@@ -183,12 +202,15 @@ int handle_fetch(req_t *r)
         total += entry_bytes(s->start_len) + entry_bytes(s->end_len);
         s->part = -1;
     }
+    bool keep = r->keyed && total <= reply_cache_max_entry(r->app->replies);
     struct MHD_Response *resp =
-        MHD_create_response_from_callback(total, 64 * 1024, stream_read, s, stream_free);
-    if (!resp) {
+        keep ? build_in_memory(s, total)
+             : MHD_create_response_from_callback(total, 64 * 1024, stream_read, s, stream_free);
+    if (keep || !resp)
         stream_free(s);
+    if (!resp)
         return MHD_NO;
-    }
+    r->cache_it = keep;
     MHD_add_response_header(resp, "Content-Type", "application/x-tar");
     r->bytes_out = total;
     return reply_response(r, 200, resp);

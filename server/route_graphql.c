@@ -614,5 +614,6 @@ int handle_graphql(req_t *r)
         return gq_reply_errors(r, g.errors);
     }
     json_decref(g.errors);
+    r->cache_it = r->keyed && op.kind == GQL_QUERY; /* a mutation's answer is its own */
     return reply_json(r, 200, json_pack("{s:o}", "data", data));
 }

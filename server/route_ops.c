@@ -63,6 +63,8 @@ static void read_gauges(app_t *app, metrics_gauges_t *g)
     cached.wal_bytes = stat(wal, &st) == 0 ? (int64_t)st.st_size : 0;
     *g = cached;
     pthread_mutex_unlock(&gauge_lock);
+    reply_cache_stats(app->replies, &g->reply_cache_bytes, &g->reply_cache_entries);
+    g->worker_queue = app->workers ? worker_pool_queued(app->workers) : 0;
 }
 
 int handle_metrics(req_t *r)

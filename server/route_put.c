@@ -53,6 +53,7 @@ int route_put_data(req_t *r, const char *data, size_t len)
 
 int handle_put(req_t *r)
 {
+    export_upload_set_index(r->upload, app_index(r->app));
     if (export_upload_finish(r->upload, &r->err) != 0)
         return reply_error(r, &r->err);
     log_debug("msg=\"put stored\" scope=%s objects=%llu", r->scope.name,

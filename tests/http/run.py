@@ -26,7 +26,7 @@ from harness import CASES, SCOPE, SCOPED_BIN, Failure  # noqa: E402
 
 MODULES = ["test_routes", "test_graphql", "test_export", "test_incremental", "test_scopes",
            "test_malformed", "test_conflict", "test_concurrency", "test_workload", "test_auth",
-           "test_lanes", "test_pages", "test_protocol", "test_ops", "test_limits", "test_paths"]
+           "test_lanes", "test_pages", "test_protocol", "test_ops", "test_limits", "test_paths", "test_cache"]
 
 
 class Context:
