@@ -84,11 +84,17 @@ void blob_batch_init(blob_batch_t *b, blobstore_t *bs)
 
 int blob_batch_sync(blob_batch_t *b)
 {
-    /* syncfs flushes every file written in the batch in one call; the directory fsyncs then
-     * make the renames durable */
-    if (b->unsynced && syncfs(b->bs->rootfd) != 0)
-        return -1;
-    b->unsynced = false;
+    /* syncfs writes out every file and every directory change of the file system (sync(2):
+     * "all pending modifications to filesystem metadata and cached file data"), so the renames
+     * of the batch are durable with it, in one call however many blobs there are. A batch that
+     * only renamed (nothing unsynced) fsyncs the directories it touched. */
+    if (b->unsynced) {
+        if (syncfs(b->bs->rootfd) != 0)
+            return -1;
+        b->unsynced = false;
+        memset(b->dirty, 0, sizeof b->dirty);
+        return 0;
+    }
     for (int i = 0; i < 256; i++) {
         if (!(b->dirty[i / 8] & (1u << (i % 8))))
             continue;
@@ -117,11 +123,14 @@ blob_writer_t *blob_writer_new(blob_batch_t *batch)
     if (!w)
         return NULL;
     w->batch = batch;
-    unsigned char rnd[12];
-    randombytes_buf(rnd, sizeof rnd);
-    char hex[25];
-    hex_encode(rnd, sizeof rnd, hex);
-    snprintf(w->tmp, sizeof w->tmp, "tmp/%s", hex);
+    /* unique without a syscall: a random prefix per thread, then a counter */
+    static _Thread_local unsigned char prefix[8];
+    static _Thread_local uint64_t counter;
+    if (!counter++)
+        randombytes_buf(prefix, sizeof prefix);
+    char hex[17];
+    hex_encode(prefix, sizeof prefix, hex);
+    snprintf(w->tmp, sizeof w->tmp, "tmp/%s-%llx", hex, (unsigned long long)counter);
     w->fd = openat(batch->bs->rootfd, w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     if (w->fd < 0) {
         log_error("msg=\"cannot create blob temp file\" error=\"%s\"", strerror(errno));
@@ -171,7 +180,12 @@ int blob_writer_commit(blob_writer_t *w, char name[BLOB_HEX], uint64_t *size)
     if (close(w->fd) != 0)
         rc = -1;
     w->fd = -1;
-    if (rc == 0 && utimensat(bs->dirfd[d], name + 2, NULL, 0) == 0) {
+    /* never over a stored blob (EINVAL: a file system without RENAME_NOREPLACE: look first) */
+    bool moved = rc == 0 &&
+                 renameat2(bs->rootfd, w->tmp, bs->dirfd[d], name + 2, RENAME_NOREPLACE) == 0;
+    if (rc == 0 && !moved && errno != EEXIST && errno != EINVAL)
+        rc = -1;
+    if (rc == 0 && !moved && utimensat(bs->dirfd[d], name + 2, NULL, 0) == 0) {
         /* same bytes already stored: nothing to move, but the mtime is refreshed so that gc's
          * grace period protects it until the index references it. If gc took it away
          * meanwhile, utimensat fails and this copy takes its place (blob_remove_if_stale). */
@@ -179,7 +193,7 @@ int blob_writer_commit(blob_writer_t *w, char name[BLOB_HEX], uint64_t *size)
         free(w);
         return 0;
     }
-    if (rc == 0 && renameat(bs->rootfd, w->tmp, bs->dirfd[d], name + 2) != 0)
+    if (rc == 0 && !moved && renameat(bs->rootfd, w->tmp, bs->dirfd[d], name + 2) != 0)
         rc = -1;
     if (rc != 0) {
         log_error("msg=\"cannot store blob\" error=\"%s\"", strerror(errno));

@@ -62,6 +62,8 @@ static void plan_free(plan_t *p)
     free(p->objs);
     free(p->comps);
     json_decref(p->ids);
+    json_decref(p->id_set);
+    json_decref(p->comp_by_name);
     json_decref(p->conflicts);
     json_decref(p->need_update);
     lane_plan_free(p);
@@ -158,38 +160,54 @@ int plan_reach(plan_t *p, const char *head, const char *stop, refset_t *out)
     return rc;
 }
 
-void plan_add_id(plan_t *p, const char *name, const char *version)
+void plan_add_full_id(plan_t *p, const char *scope, const char *name, const char *version)
 {
     char id[3 * NAME_MAX_LEN];
-    snprintf(id, sizeof id, "%s/%s@%s", p->scope->name, name, version);
-    size_t i;
-    json_t *v;
-    json_array_foreach(p->ids, i, v)
-    {
-        if (strcmp(json_string_value(v), id) == 0)
-            return;
-    }
+    snprintf(id, sizeof id, "%s/%s@%s", scope, name, version);
+    if (json_object_get(p->id_set, id))
+        return;
+    json_object_set_new(p->id_set, id, json_true());
     json_array_append_new(p->ids, json_string(id));
 }
 
-/* The versions reached from the head that no tag names are merged as hashes. */
+void plan_add_id(plan_t *p, const char *name, const char *version)
+{
+    plan_add_full_id(p, p->scope->name, name, version);
+}
+
+static int ref_order(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The versions reached from the head that no tag names are merged as hashes, in ref order. */
 static void add_hash_ids(plan_t *p, cmerge_t *m, refset_t *reached, json_t *versions)
 {
-    for (size_t i = 0; i < p->n; i++) {
-        pobj_t *o = &p->objs[i];
-        if (o->type != OBJ_VERSION || !refset_has(reached, o->ref))
-            continue;
-        bool tagged = false;
-        const char *tag;
-        json_t *r;
-        json_object_foreach(versions, tag, r)
-        {
-            if (strcmp(json_string_value(r), o->ref) == 0)
-                tagged = true;
-        }
-        if (!tagged)
-            plan_add_id(p, m->ci.name, o->ref);
+    refset_t tagged;
+    refset_init(&tagged);
+    const char *tag;
+    json_t *r;
+    json_object_foreach(versions, tag, r)
+    {
+        if (json_is_string(r))
+            refset_add(&tagged, json_string_value(r));
     }
+    const char **found = calloc(reached->count ? reached->count : 1, sizeof *found);
+    size_t n = 0;
+    for (size_t i = 0; found && i < reached->cap; i++) {
+        if (!reached->used[i])
+            continue;
+        char ref[REF_HEX];
+        hex_encode(reached->slots[i], 20, ref);
+        pobj_t *o = plan_version(p, ref);
+        if (o && !refset_has(&tagged, ref) && n < reached->count)
+            found[n++] = o->ref;
+    }
+    qsort(found, n, sizeof *found, ref_order);
+    for (size_t i = 0; i < n; i++)
+        plan_add_id(p, m->ci.name, found[i]);
+    free(found);
+    refset_free(&tagged);
 }
 
 static bool detached(const component_info_t *c)
@@ -346,10 +364,11 @@ static int merge_new(plan_t *p, cmerge_t *m, err_t *err)
 /* Does the scope (after this merge) hold scope/name@version? */
 static bool dep_satisfied(plan_t *p, const dep_t *d)
 {
-    for (size_t i = 0; i < p->ncomps; i++) {
-        cmerge_t *m = &p->comps[i];
-        if (strcmp(m->ci.name, d->name) != 0)
-            continue;
+    size_t k;
+    json_t *idx;
+    json_array_foreach(json_object_get(p->comp_by_name, d->name), k, idx)
+    {
+        cmerge_t *m = &p->comps[json_integer_value(idx)];
         if (!d->version[0] || json_object_get(m->ci.versions, d->version) ||
             (is_ref40(d->version, strlen(d->version)) && plan_has(p, d->version)))
             return true;
@@ -419,6 +438,8 @@ static int plan_merge(plan_t *p, err_t *err)
     for (size_t i = 0; i < p->n; i++)
         lanes |= p->objs[i].type == OBJ_LANE;
     p->ids = json_array();
+    p->id_set = json_object();
+    p->comp_by_name = json_object();
     p->conflicts = json_array();
     p->need_update = json_array();
     p->comps = calloc(p->n ? p->n : 1, sizeof *p->comps);
@@ -436,6 +457,10 @@ static int plan_merge(plan_t *p, err_t *err)
             return err_set(err, ERR_BAD_REQUEST, "component %s/%s belongs to another scope than %s",
                            m->ci.scope, m->ci.name, p->scope->name);
         m->object_only = lanes;
+        json_t *same = json_object_get(p->comp_by_name, m->ci.name);
+        if (!same)
+            json_object_set_new(p->comp_by_name, m->ci.name, same = json_array());
+        json_array_append_new(same, json_integer((json_int_t)(p->ncomps - 1)));
     }
     assign_components(p);
     if (lanes && lane_plan_merge(p, err) != 0)

@@ -19,20 +19,6 @@ struct lmerge {
     json_t *history_result;
 };
 
-static void add_full_id(plan_t *p, const char *scope, const char *name, const char *version)
-{
-    char id[3 * NAME_MAX_LEN];
-    snprintf(id, sizeof id, "%s/%s@%s", scope, name, version);
-    size_t i;
-    json_t *v;
-    json_array_foreach(p->ids, i, v)
-    {
-        if (!strcmp(json_string_value(v), id))
-            return;
-    }
-    json_array_append_new(p->ids, json_string(id));
-}
-
 /* Is anc an ancestor of (or equal to) desc, through uploaded and stored Versions? */
 typedef struct {
     plan_t *p;
@@ -123,7 +109,7 @@ static int merge_entry(plan_t *p, lmerge_t *l, json_t *existing, json_t *entry, 
                        "lane %s references %s/%s@%s, a snap that was not exported", l->name, scope,
                        name, head);
     if (!existing) {
-        add_full_id(p, scope, name, head);
+        plan_add_full_id(p, scope, name, head);
         return 0;
     }
     json_t *comps = json_object_get(existing, "components");
@@ -131,7 +117,7 @@ static int merge_entry(plan_t *p, lmerge_t *l, json_t *existing, json_t *entry, 
     if (!ex) {
         json_array_append(comps, entry);
         l->changed = true;
-        add_full_id(p, scope, name, head);
+        plan_add_full_id(p, scope, name, head);
         return 0;
     }
     const char *ex_head = json_string_value(json_object_get(ex, "head"));
@@ -143,7 +129,7 @@ static int merge_entry(plan_t *p, lmerge_t *l, json_t *existing, json_t *entry, 
         if (json_object_get(entry, "isDeleted"))
             json_object_set(ex, "isDeleted", json_object_get(entry, "isDeleted"));
         l->changed = true;
-        add_full_id(p, scope, name, head);
+        plan_add_full_id(p, scope, name, head);
         return 0;
     }
     if (is_ancestor(p, head, ex_head))

@@ -40,6 +40,8 @@ typedef struct {
     cmerge_t *comps;
     size_t ncomps;
     json_t *ids;       /* merged ids */
+    json_t *id_set;    /* the same, as keys: ids are added once */
+    json_t *comp_by_name; /* uploaded Component name -> [index in comps] */
     json_t *conflicts; /* idsAndVersions */
     json_t *need_update;
     lmerge_t *lanes; /* lane exports (protocol.md §8.4 B) */
@@ -53,6 +55,7 @@ bool plan_has(plan_t *p, const char *ref);
 /* Every Version ref reachable from head through uploaded Versions, stopping at stop. */
 int plan_reach(plan_t *p, const char *head, const char *stop, refset_t *out);
 void plan_add_id(plan_t *p, const char *name, const char *version);
+void plan_add_full_id(plan_t *p, const char *scope, const char *name, const char *version);
 
 /* Lane exports: merge the uploaded Lanes and LaneHistories, and write them. */
 int lane_plan_merge(plan_t *p, err_t *err);

@@ -1,5 +1,6 @@
 /* scoped [--config FILE] [--data DIR] COMMAND ...: the daemon and its admin commands. */
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,6 +285,8 @@ static int cmd_scope(app_t *app, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* threads' malloc arenas grow a megabyte at a time instead of a page per mprotect call */
+    mallopt(M_TOP_PAD, 1 << 20);
     app_t app;
     memset(&app, 0, sizeof app);
     config_defaults(&app.cfg);
