@@ -9,7 +9,6 @@
 
 typedef struct entry {
     cache_key_t key;
-    uint64_t epoch;
     int status;
     uint64_t bytes;
     struct MHD_Response *resp;
@@ -19,6 +18,7 @@ typedef struct entry {
 
 struct reply_cache {
     pthread_mutex_t lock;
+    uint64_t epoch; /* of every entry: one of another epoch is never answered again */
     uint64_t max_bytes, bytes;
     entry_t **buckets;
     size_t nbuckets; /* a power of two */
@@ -88,6 +88,16 @@ static void drop(reply_cache_t *c, entry_t **slot)
     free(e);
 }
 
+/* The content moved on: nothing kept can be answered any more, so none of it stays in memory. */
+static void catch_up(reply_cache_t *c, uint64_t epoch)
+{
+    if (c->epoch == epoch)
+        return;
+    while (c->oldest)
+        drop(c, slot_of(c, &c->oldest->key));
+    c->epoch = epoch;
+}
+
 void reply_cache_free(reply_cache_t *c)
 {
     if (!c)
@@ -126,12 +136,8 @@ int reply_cache_queue(reply_cache_t *c, const cache_key_t *key, struct MHD_Conne
         return -1;
     uint64_t epoch = index_content_epoch();
     pthread_mutex_lock(&c->lock);
-    entry_t **slot = slot_of(c, key);
-    entry_t *e = *slot;
-    if (e && e->epoch != epoch) {
-        drop(c, slot);
-        e = NULL;
-    }
+    catch_up(c, epoch);
+    entry_t *e = *slot_of(c, key);
     int rc = -1;
     if (e) {
         unlink_recency(c, e);
@@ -154,13 +160,13 @@ bool reply_cache_put(reply_cache_t *c, const cache_key_t *key, uint64_t epoch, i
     if (!e)
         return false;
     e->key = *key;
-    e->epoch = epoch;
     e->status = status;
     e->bytes = bytes;
     e->resp = resp;
     pthread_mutex_lock(&c->lock);
+    catch_up(c, index_content_epoch());
     /* computed from an index that has changed since: not worth keeping */
-    if (epoch != index_content_epoch()) {
+    if (epoch != c->epoch) {
         pthread_mutex_unlock(&c->lock);
         free(e);
         return false;
