@@ -101,6 +101,8 @@ typedef struct {
     json_t *lane; /* laneId's Lane, when it exists */
 } fetch_ctx_t;
 
+static void add_row(fetch_ctx_t *c, const char *ref, const object_row_t *row);
+
 /* Adds a stored object of the scope; missing ones are left out (the client reports them). */
 static void add_object(fetch_ctx_t *c, const char *ref)
 {
@@ -113,7 +115,14 @@ static void add_object(fetch_ctx_t *c, const char *ref)
             c->failed = err_set(c->err, ERR_INTERNAL, "index read failed");
         return;
     }
-    if (!c->o->modern && obj_type_modern_only(row.type))
+    add_row(c, ref, &row);
+}
+
+static void add_row(fetch_ctx_t *c, const char *ref, const object_row_t *row)
+{
+    if (c->failed || refset_has(&c->out->seen, ref))
+        return;
+    if (!c->o->modern && obj_type_modern_only(row->type))
         return;
     fetch_list_t *l = c->out;
     if (l->n == l->cap) {
@@ -132,15 +141,23 @@ static void add_object(fetch_ctx_t *c, const char *ref)
     }
     fetch_item_t *it = &l->items[l->n++];
     memcpy(it->ref, ref, REF_HEX);
-    memcpy(it->blob, row.blob, BLOB_HEX);
-    it->size = row.size;
-    it->type = row.type;
+    memcpy(it->blob, row->blob, BLOB_HEX);
+    it->size = row->size;
+    it->type = row->type;
 }
 
-static int add_source_cb(void *ctx, const char *ref)
+/* The objects a Version refers to by kind, with their blobs from the same query. */
+static void add_version_refs(fetch_ctx_t *c, const char *ref, int kind)
 {
-    add_object(ctx, ref);
-    return 0;
+    vref_object_t *objs;
+    size_t n;
+    if (index_version_objects(c->st->ix, c->scope->id, ref, kind, &objs, &n) != 0) {
+        c->failed = err_set(c->err, ERR_INTERNAL, "index read failed");
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        add_row(c, objs[i].ref, &objs[i].row);
+    free(objs);
 }
 
 /* A Version with what it needs: its Sources first, then itself. */
@@ -148,9 +165,9 @@ static void add_version(fetch_ctx_t *c, const char *ref)
 {
     if (refset_has(&c->out->seen, ref))
         return;
-    index_version_ref_each(c->st->ix, c->scope->id, ref, VREF_SOURCE, add_source_cb, c);
+    add_version_refs(c, ref, VREF_SOURCE);
     if (c->o->include_artifacts)
-        index_version_ref_each(c->st->ix, c->scope->id, ref, VREF_ARTIFACT, add_source_cb, c);
+        add_version_refs(c, ref, VREF_ARTIFACT);
     add_object(c, ref);
 }
 

@@ -98,6 +98,7 @@ enum {
     Q_PENDING_DROP_BY_BLOB,
     Q_PENDING_OBJECTS_ORPHANED,
     Q_DATA_VERSION,
+    Q_VREF_OBJECTS,
     Q__COUNT
 };
 
@@ -245,6 +246,9 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_PENDING_OBJECTS_ORPHANED] = "DELETE FROM pending_objects WHERE (scope_id, client_id) NOT IN"
                                    " (SELECT scope_id, client_id FROM pending)",
     [Q_DATA_VERSION] = "PRAGMA data_version",
+    [Q_VREF_OBJECTS] = "SELECT vr.ref, o.type, o.blob, o.size FROM version_refs vr JOIN objects o"
+                       " ON o.scope_id = vr.scope_id AND o.ref = vr.ref"
+                       " WHERE vr.scope_id = ?1 AND vr.version = ?2 AND vr.kind = ?3",
 };
 
 struct index {
@@ -744,6 +748,42 @@ int index_version_ref_each(index_t *ix, int64_t scope, const char *version, int 
             break;
     free(refs);
     return out;
+}
+
+int index_version_objects(index_t *ix, int64_t scope, const char *version, int kind,
+                          vref_object_t **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st = prep_bind(ix, Q_VREF_OBJECTS, "iti", scope, version, (int64_t)kind);
+    if (!st)
+        return -1;
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 8;
+            void *p = realloc(*out, cap * sizeof **out);
+            if (!p) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            *out = p;
+        }
+        vref_object_t *o = &(*out)[(*n)++];
+        const char *t = col(st, 1);
+        copy_col(st, 0, o->ref, REF_HEX);
+        o->row.type = obj_type_parse(t, strlen(t));
+        copy_col(st, 2, o->row.blob, BLOB_HEX);
+        o->row.size = sqlite3_column_int64(st, 3);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    free(*out);
+    *out = NULL;
+    *n = 0;
+    return -1;
 }
 
 int index_version_dep_put(index_t *ix, int64_t scope, const char *version, const char *dep_scope,

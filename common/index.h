@@ -109,6 +109,14 @@ int index_version_ref_put(index_t *ix, int64_t scope, const char *version, int k
                           const char *ref);
 int index_version_ref_each(index_t *ix, int64_t scope, const char *version, int kind,
                            int (*fn)(void *ctx, const char *ref), void *ctx);
+/* The stored objects a Version refers to by kind, with their blobs, in one query; *out is
+ * malloc'd (free it), refs the scope does not hold are left out. */
+typedef struct {
+    char ref[REF_HEX];
+    object_row_t row;
+} vref_object_t;
+int index_version_objects(index_t *ix, int64_t scope, const char *version, int kind,
+                          vref_object_t **out, size_t *n);
 int index_version_dep_put(index_t *ix, int64_t scope, const char *version, const char *dep_scope,
                           const char *dep_name, const char *dep_version);
 int index_version_dep_each(index_t *ix, int64_t scope, const char *version,
