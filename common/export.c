@@ -507,7 +507,8 @@ static void row_from_merge(plan_t *p, cmerge_t *m, const component_info_t *final
     if (final->head) {
         pobj_t *hv = plan_version(p, final->head);
         if (hv) {
-            deprecated = hv->vi.deprecated || final->deprecated;
+            deprecated = version_deprecates(&hv->vi, component_tag_of(final, final->head)) ||
+                         final->deprecated;
             removed = hv->vi.removed;
         }
     }

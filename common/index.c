@@ -35,6 +35,7 @@ enum {
     Q_TAG_EACH,
     Q_VERSION_PUT,
     Q_VERSION_BUILD_STATUS,
+    Q_VERSION_COMPONENT,
     Q_VREF_PUT,
     Q_VREF_EACH,
     Q_VDEP_PUT,
@@ -130,6 +131,7 @@ static const char *const sql_text[Q__COUNT] = {
                       " build_status) VALUES (?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT(scope_id, ref)"
                       " DO UPDATE SET component = coalesce(versions.component, excluded.component)",
     [Q_VERSION_BUILD_STATUS] = "SELECT build_status FROM versions WHERE scope_id = ?1 AND ref = ?2",
+    [Q_VERSION_COMPONENT] = "SELECT component FROM versions WHERE scope_id = ?1 AND ref = ?2",
     [Q_VREF_PUT] = "INSERT OR IGNORE INTO version_refs(scope_id, version, kind, ref) VALUES (?1,?2,?3,?4)",
     [Q_VREF_EACH] = "SELECT ref FROM version_refs WHERE scope_id = ?1 AND version = ?2 AND kind = ?3",
     [Q_VDEP_PUT] = "INSERT OR IGNORE INTO version_deps(scope_id, version, dep_scope, dep_name,"
@@ -704,6 +706,18 @@ int index_version_put(index_t *ix, int64_t scope, const char *ref, const version
 int index_version_build_status(index_t *ix, int64_t scope, const char *ref, char *out, size_t len)
 {
     sqlite3_stmt *st = prep_bind(ix, Q_VERSION_BUILD_STATUS, "it", scope, ref);
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        copy_col(st, 0, out, len);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+int index_version_component(index_t *ix, int64_t scope, const char *ref, char *out, size_t len)
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_VERSION_COMPONENT, "it", scope, ref);
     if (!st)
         return -1;
     int rc = sqlite3_step(st);

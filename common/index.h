@@ -93,6 +93,8 @@ typedef struct {
 int index_version_put(index_t *ix, int64_t scope, const char *ref, const version_meta_t *m);
 /* "" when the Version has none */
 int index_version_build_status(index_t *ix, int64_t scope, const char *ref, char *out, size_t len);
+/* The component a Version row is assigned to ("" when none); 1 when the scope has no such row. */
+int index_version_component(index_t *ix, int64_t scope, const char *ref, char *out, size_t len);
 
 /* What a Version refers to: Sources it needs, parent Versions, builder artifacts, and (not
  * followed by fetches) the head of an unrelated history, squashed parents, and whether it

@@ -78,71 +78,6 @@ bool bit_id_parse(const char *s, bit_id_t *out)
     return component_name_valid(out->name) && out->scope[0];
 }
 
-/* ---- semver */
-
-typedef struct {
-    unsigned long long num[3];
-    const char *pre; /* after '-', NULL when none */
-    size_t prelen;
-} semver_t;
-
-static bool semver_split(const char *s, semver_t *v)
-{
-    const char *p = s;
-    for (int i = 0; i < 3; i++) {
-        if (!isdigit((unsigned char)*p))
-            return false;
-        if (*p == '0' && isdigit((unsigned char)p[1]))
-            return false;
-        char *end;
-        v->num[i] = strtoull(p, &end, 10);
-        p = end;
-        if (i < 2) {
-            if (*p != '.')
-                return false;
-            p++;
-        }
-    }
-    v->pre = NULL;
-    v->prelen = 0;
-    if (*p == '-') {
-        v->pre = ++p;
-        while (*p && *p != '+')
-            p++;
-        v->prelen = (size_t)(p - v->pre);
-        if (!v->prelen)
-            return false;
-    }
-    if (*p == '+')
-        while (*++p)
-            ;
-    return *p == 0;
-}
-
-bool semver_valid(const char *s)
-{
-    semver_t v;
-    return strlen(s) < 128 && semver_split(s, &v);
-}
-
-int semver_cmp(const char *a, const char *b)
-{
-    semver_t x, y;
-    bool okx = semver_split(a, &x), oky = semver_split(b, &y);
-    if (!okx || !oky)
-        return okx - oky;
-    for (int i = 0; i < 3; i++)
-        if (x.num[i] != y.num[i])
-            return x.num[i] < y.num[i] ? -1 : 1;
-    if (!x.pre || !y.pre)
-        return (x.pre == NULL) - (y.pre == NULL); /* a release sorts after its pre-releases */
-    size_t n = x.prelen < y.prelen ? x.prelen : y.prelen;
-    int c = memcmp(x.pre, y.pre, n);
-    if (c)
-        return c < 0 ? -1 : 1;
-    return (x.prelen > y.prelen) - (x.prelen < y.prelen);
-}
-
 /* ---- Component */
 
 int component_info_parse(json_t *c, component_info_t *out, err_t *err)
@@ -361,6 +296,8 @@ int version_info_parse(json_t *v, version_info_t *out, err_t *err)
                 }
             } else if (strcmp(name, "teambit.component/deprecation") == 0) {
                 out->deprecated = config_flag(e, "deprecate");
+                out->deprecate_range =
+                    json_string_value(json_object_get(json_object_get(e, "config"), "range"));
             } else if (strcmp(name, "teambit.component/remove") == 0) {
                 out->removed = config_flag(e, "removed");
             }
@@ -376,6 +313,12 @@ int version_info_parse(json_t *v, version_info_t *out, err_t *err)
     out->date = json_string_value(date);
     out->build_status = json_string_value(json_object_get(v, "buildStatus"));
     return 0;
+}
+
+bool version_deprecates(const version_info_t *v, const char *tag)
+{
+    return v->deprecated ||
+           (v->deprecate_range && tag && semver_satisfies(tag, v->deprecate_range));
 }
 
 void version_info_free(version_info_t *v)

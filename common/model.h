@@ -8,6 +8,7 @@
 #include "error.h"
 #include "hash.h"
 #include "index.h"
+#include "semver.h"
 
 typedef struct {
     char scope[NAME_MAX_LEN];
@@ -20,9 +21,6 @@ bool bit_id_parse(const char *s, bit_id_t *out);
 bool scope_name_valid(const char *s);
 bool component_name_valid(const char *s);
 bool client_id_valid(const char *s);
-/* A semver such as 1.0.0 or 1.2.3-rc.1 (Bit's tags). */
-bool semver_valid(const char *s);
-int semver_cmp(const char *a, const char *b);
 
 typedef struct {
     json_t *json; /* borrowed */
@@ -58,10 +56,14 @@ typedef struct {
     size_t nsquashed;
     const char *depgraph;   /* dependenciesGraphRef or flattenedEdgesRef, when present */
     const char *message, *username, *email, *date, *build_status;
+    const char *deprecate_range; /* teambit.component/deprecation config.range, or NULL */
     bool deprecated, removed;
 } version_info_t;
 
 int version_info_parse(json_t *v, version_info_t *out, err_t *err);
+/* Whether a component whose head Version is v and whose head tag is tag (NULL for a snap) lists
+ * as deprecated (protocol.md §5.2, §13): config.deprecate, or config.range covering the tag. */
+bool version_deprecates(const version_info_t *v, const char *tag);
 void version_info_free(version_info_t *v);
 
 #endif

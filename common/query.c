@@ -385,143 +385,189 @@ int query_legacy_component(store_t *st, const scope_row_t *scope, const char *s,
 
 /* ---- graph */
 
+/* The graph of Bit's scope host (GraphBuilder over buildOneGraphForComponentsUsingScope): the
+ * given component versions, or the latest of every component, and every component version
+ * their dependencies reach; an edge per direct dependency. */
 typedef struct {
+    store_t *st;
+    const scope_row_t *scope;
     json_t *nodes, *edges;
-    json_t *seen; /* node ids */
+    json_t *seen;  /* node ids */
+    json_t *queue; /* [name, version, ref] of this scope's versions still to expand */
     bool runtime_only;
 } graph_t;
 
-static void graph_node(graph_t *g, const char *scope, const char *name, const char *version)
+static json_t *graph_id(const char *scope, const char *name, const char *version)
 {
-    json_t *id = json_sprintf("%s/%s%s%s", scope, name, version[0] ? "@" : "", version);
-    const char *key = json_string_value(id);
-    if (!json_object_get(g->seen, key)) {
-        json_object_set_new(g->seen, key, json_true());
-        json_array_append_new(g->nodes, json_pack("{s:O, s:{s:{s:s, s:s, s:s}}}", "id", id,
-                                                  "component", "id", "name", name, "version",
-                                                  version, "scope", scope));
-    }
-    json_decref(id);
+    return json_sprintf("%s/%s%s%s", scope, name, version[0] ? "@" : "", version);
 }
 
-static void graph_edges(graph_t *g, const char *source, json_t *deps, const char *type)
+/* Adds the node once; a version this scope holds is queued for its own dependencies. */
+static int graph_node(graph_t *g, const char *scope, const char *name, const char *version,
+                      err_t *err)
+{
+    json_t *id = graph_id(scope, name, version);
+    const char *key = json_string_value(id);
+    if (json_object_get(g->seen, key)) {
+        json_decref(id);
+        return 0;
+    }
+    json_object_set_new(g->seen, key, json_true());
+    json_array_append_new(g->nodes, json_pack("{s:O, s:{s:{s:s, s:s, s:s}}}", "id", id,
+                                              "component", "id", "name", name, "version", version,
+                                              "scope", scope));
+    json_decref(id);
+    bit_id_t b = {{0}, {0}, {0}};
+    component_row_t row;
+    char ref[REF_HEX], label[NAME_MAX_LEN];
+    if (strcmp(scope, g->scope->name) || !version[0])
+        return 0;
+    snprintf(b.scope, sizeof b.scope, "%s", scope);
+    snprintf(b.name, sizeof b.name, "%s", name);
+    snprintf(b.version, sizeof b.version, "%s", version);
+    int rc = index_component_get(g->st->ix, g->scope->id, name, &row);
+    if (rc == 0)
+        rc = resolve_version(g->st, g->scope, &b, &row, ref, label, sizeof label);
+    if (rc < 0)
+        return err_set(err, ERR_INTERNAL, "index read failed");
+    if (rc == 0)
+        json_array_append_new(g->queue, json_pack("[s, s, s]", name, version, ref));
+    if (json_array_size(g->queue) > QUERY_MAX_VERSIONS)
+        return err_set(err, ERR_TOO_LARGE, "more than %d versions to graph", QUERY_MAX_VERSIONS);
+    return 0;
+}
+
+/* A dependency's id: a "scope/name@version" string (old Versions) or a ComponentID object. */
+static bool dep_id(json_t *id, dep_t *t)
+{
+    memset(t, 0, sizeof *t);
+    if (json_is_string(id)) {
+        bit_id_t b;
+        if (!bit_id_parse(json_string_value(id), &b))
+            return false;
+        memcpy(t->scope, b.scope, sizeof t->scope);
+        memcpy(t->name, b.name, sizeof t->name);
+        memcpy(t->version, b.version, sizeof t->version);
+        return true;
+    }
+    const char *sc = json_string_value(json_object_get(id, "scope"));
+    const char *nm = json_string_value(json_object_get(id, "name"));
+    const char *ver = json_string_value(json_object_get(id, "version"));
+    if (!sc || !nm || strlen(sc) >= NAME_MAX_LEN || strlen(nm) >= NAME_MAX_LEN ||
+        (ver && strlen(ver) >= NAME_MAX_LEN))
+        return false;
+    strcpy(t->scope, sc);
+    strcpy(t->name, nm);
+    strcpy(t->version, ver ? ver : "");
+    return true;
+}
+
+static int graph_edges(graph_t *g, json_t *source, json_t *deps, const char *type, err_t *err)
 {
     size_t i;
     json_t *d;
     json_array_foreach(deps, i, d)
     {
-        json_t *id = json_object_get(d, "id");
-        dep_t t = {{0}, {0}, {0}};
-        if (json_is_string(id)) {
-            bit_id_t b;
-            if (!bit_id_parse(json_string_value(id), &b))
-                continue;
-            memcpy(t.scope, b.scope, sizeof t.scope);
-            memcpy(t.name, b.name, sizeof t.name);
-            memcpy(t.version, b.version, sizeof t.version);
-        } else {
-            const char *sc = json_string_value(json_object_get(id, "scope"));
-            const char *nm = json_string_value(json_object_get(id, "name"));
-            const char *ver = json_string_value(json_object_get(id, "version"));
-            if (!sc || !nm || strlen(sc) >= NAME_MAX_LEN || strlen(nm) >= NAME_MAX_LEN ||
-                (ver && strlen(ver) >= NAME_MAX_LEN))
-                continue;
-            strcpy(t.scope, sc);
-            strcpy(t.name, nm);
-            strcpy(t.version, ver ? ver : "");
-        }
-        graph_node(g, t.scope, t.name, t.version);
-        json_array_append_new(g->edges,
-                              json_pack("{s:s, s:o, s:s}", "sourceId", source, "targetId",
-                                        json_sprintf("%s/%s%s%s", t.scope, t.name,
-                                                     t.version[0] ? "@" : "", t.version),
-                                        "dependencyLifecycleType", type));
-    }
-}
-
-static int collect_name(void *ctx, const component_row_t *c)
-{
-    json_array_append_new(ctx, json_string(c->name));
-    return 0;
-}
-
-typedef struct {
-    json_t *pairs; /* [tag, ref] */
-} tags_t;
-
-static int collect_tag(void *ctx, const char *tag, const char *version)
-{
-    json_array_append_new(((tags_t *)ctx)->pairs, json_pack("[s, s]", tag, version));
-    return 0;
-}
-
-static int graph_component(store_t *st, const scope_row_t *scope, graph_t *g, const char *name,
-                           size_t *loaded, err_t *err)
-{
-    tags_t t = {json_array()};
-    component_row_t row;
-    int rc = index_component_get(st->ix, scope->id, name, &row);
-    if (rc == 0 && index_tag_each(st->ix, scope->id, name, collect_tag, &t) != 0)
-        rc = -1;
-    if (rc == 0 && row.head[0] && !strcmp(row.latest, row.head))
-        json_array_append_new(t.pairs, json_pack("[s, s]", row.head, row.head));
-    if (rc != 0) {
-        json_decref(t.pairs);
-        return err_set(err, ERR_INTERNAL, "index read failed");
-    }
-    size_t i;
-    json_t *p;
-    json_array_foreach(t.pairs, i, p)
-    {
-        const char *tag = json_string_value(json_array_get(p, 0));
-        const char *ref = json_string_value(json_array_get(p, 1));
-        if (++*loaded > QUERY_MAX_VERSIONS) {
-            rc = err_set(err, ERR_TOO_LARGE, "the scope has more than %d versions to graph",
-                         QUERY_MAX_VERSIONS);
-            break;
-        }
-        graph_node(g, scope->name, name, tag);
-        json_t *v = load_object(st, scope, ref, OBJ_VERSION, err);
-        if (!v) {
-            if (err->kind != ERR_NONE) {
-                rc = -1;
-                break;
-            }
+        dep_t t;
+        if (!dep_id(json_object_get(d, "id"), &t))
             continue;
-        }
-        char source[3 * NAME_MAX_LEN];
-        snprintf(source, sizeof source, "%s/%s@%s", scope->name, name, tag);
-        graph_edges(g, source, json_object_get(v, "dependencies"), "RUNTIME");
-        if (!g->runtime_only)
-            graph_edges(g, source, json_object_get(v, "devDependencies"), "DEV");
-        graph_edges(g, source, json_object_get(v, "peerDependencies"), "PEER");
-        json_decref(v);
+        if (graph_node(g, t.scope, t.name, t.version, err) != 0)
+            return -1;
+        json_array_append_new(g->edges, json_pack("{s:O, s:o, s:s}", "sourceId", source,
+                                                  "targetId", graph_id(t.scope, t.name, t.version),
+                                                  "dependencyLifecycleType", type));
     }
-    json_decref(t.pairs);
+    return 0;
+}
+
+static int graph_expand(graph_t *g, json_t *item, err_t *err)
+{
+    const char *name = json_string_value(json_array_get(item, 0));
+    const char *version = json_string_value(json_array_get(item, 1));
+    json_t *v = load_object(g->st, g->scope, json_string_value(json_array_get(item, 2)),
+                            OBJ_VERSION, err);
+    if (!v)
+        return err->kind == ERR_NONE ? 0 : -1;
+    json_t *source = graph_id(g->scope->name, name, version);
+    int rc = graph_edges(g, source, json_object_get(v, "dependencies"), "RUNTIME", err);
+    if (rc == 0 && !g->runtime_only)
+        rc = graph_edges(g, source, json_object_get(v, "devDependencies"), "DEV", err);
+    if (rc == 0)
+        rc = graph_edges(g, source, json_object_get(v, "peerDependencies"), "PEER", err);
+    json_decref(source);
+    json_decref(v);
     return rc;
 }
 
-int query_graph(store_t *st, const scope_row_t *scope, const char *filter, json_t **out,
-                err_t *err)
+static int collect_latest(void *ctx, const component_row_t *c)
+{
+    if (c->latest[0])
+        json_array_append_new(ctx, json_pack("[s, s]", c->name, c->latest));
+    return 0;
+}
+
+/* The seeds: [name, version] of each id (a missing version is the latest), or of every
+ * component when ids is empty. */
+static json_t *graph_seeds(store_t *st, const scope_row_t *scope, json_t *ids, err_t *err)
+{
+    json_t *seeds = json_array();
+    if (json_array_size(ids) == 0) {
+        if (index_component_each(st->ix, scope->id, collect_latest, seeds) == 0)
+            return seeds;
+        json_decref(seeds);
+        err_set(err, ERR_INTERNAL, "index read failed");
+        return NULL;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(ids, i, v)
+    {
+        bit_id_t id;
+        component_row_t row;
+        if (find_component(st, scope, json_string_value(v), &id, &row, err) != 0) {
+            json_decref(seeds);
+            return NULL;
+        }
+        json_array_append_new(seeds, json_pack("[s, s]", id.name,
+                                               id.version[0] ? id.version : row.latest));
+    }
+    return seeds;
+}
+
+int query_graph(store_t *st, const scope_row_t *scope, json_t *ids, const char *filter,
+                json_t **out, err_t *err)
 {
     *out = NULL;
-    json_t *names = json_array();
-    if (index_component_each(st->ix, scope->id, collect_name, names) != 0) {
-        json_decref(names);
-        return err_set(err, ERR_INTERNAL, "index read failed");
+    json_t *list = json_is_string(ids) ? json_pack("[O]", ids) : json_incref(ids);
+    if (list && !json_is_array(list) && !json_is_null(list)) {
+        json_decref(list);
+        return err_set(err, ERR_BAD_REQUEST, "ids must be a list of component ids");
     }
-    graph_t g = {json_array(), json_array(), json_object(),
+    if (json_array_size(list) > st->lim->max_fetch_ids) {
+        json_decref(list);
+        return err_set(err, ERR_TOO_LARGE, "more than %llu ids",
+                       (unsigned long long)st->lim->max_fetch_ids);
+    }
+    json_t *seeds = graph_seeds(st, scope, list, err);
+    json_decref(list);
+    if (!seeds)
+        return -1;
+    graph_t g = {st, scope, json_array(), json_array(), json_object(), json_array(),
                  filter && !strcmp(filter, "runtimeOnly")};
-    size_t loaded = 0, i;
-    json_t *n;
     int rc = 0;
-    json_array_foreach(names, i, n)
+    size_t i;
+    json_t *s;
+    json_array_foreach(seeds, i, s)
     {
         if (rc == 0)
-            rc = graph_component(st, scope, &g, json_string_value(n), &loaded, err);
+            rc = graph_node(&g, scope->name, json_string_value(json_array_get(s, 0)),
+                            json_string_value(json_array_get(s, 1)), err);
     }
-    json_decref(names);
+    for (i = 0; rc == 0 && i < json_array_size(g.queue); i++)
+        rc = graph_expand(&g, json_array_get(g.queue, i), err);
+    json_decref(seeds);
     json_decref(g.seen);
+    json_decref(g.queue);
     if (rc != 0) {
         json_decref(g.nodes);
         json_decref(g.edges);

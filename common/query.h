@@ -25,9 +25,12 @@ int query_legacy_component(store_t *st, const scope_row_t *scope, const char *id
                            err_t *err);
 
 /* graph(ids, filter): {nodes: [{id, component: {id: {name, version, scope}}}], edges:
- * [{sourceId, targetId, dependencyLifecycleType}]} over every tagged Version of the scope
- * (old clients look dependents up in it); filter "runtimeOnly" drops dev edges. */
-int query_graph(store_t *st, const scope_row_t *scope, const char *filter, json_t **out,
-                err_t *err);
+ * [{sourceId, targetId, dependencyLifecycleType}]}, as Bit's scope answers it: the versions ids
+ * name (no version: the latest; ids empty or null: the latest of every component) and every
+ * version their dependencies reach, with an edge per direct dependency. An id the scope does not
+ * hold is ERR_COMPONENT_NOT_FOUND. filter "runtimeOnly" follows runtime and peer dependencies
+ * only. */
+int query_graph(store_t *st, const scope_row_t *scope, json_t *ids, const char *filter,
+                json_t **out, err_t *err);
 
 #endif

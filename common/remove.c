@@ -2,8 +2,10 @@
 
 #include <string.h>
 
+#include "history.h"
 #include "log.h"
 #include "model.h"
+#include "refset.h"
 
 json_t *remove_result_new(void)
 {
@@ -40,6 +42,78 @@ static int add_dependent(void *ctx, const char *name)
     return 0;
 }
 
+/* The Versions of one component, gathered before any is deleted. */
+typedef struct {
+    store_t *st;
+    const scope_row_t *scope;
+    const char *name;
+    json_t *refs;
+    refset_t seen;
+    bool named; /* refs the Component itself names: taken even without a Version row */
+} versions_t;
+
+/* Takes ref unless the scope has it as another component's Version (a parent that an upload
+ * assigned elsewhere stays), or has no Version row of it that the Component does not name. */
+static int take_version(void *ctx, const char *ref)
+{
+    versions_t *v = ctx;
+    char owner[NAME_MAX_LEN];
+    if (!ref || !is_ref40(ref, strlen(ref)) || refset_has(&v->seen, ref))
+        return 0;
+    int rc = index_version_component(v->st->ix, v->scope->id, ref, owner, sizeof owner);
+    if (rc < 0)
+        return 1;
+    if ((rc == 1 && !v->named) || (rc == 0 && owner[0] && strcmp(owner, v->name)))
+        return 0;
+    if (refset_add_checked(&v->seen, ref) < 0)
+        return 1;
+    json_array_append_new(v->refs, json_string(ref));
+    return 0;
+}
+
+static int take_row(void *ctx, const version_row_t *row)
+{
+    return take_version(ctx, row->ref);
+}
+
+static int take_values(versions_t *v, json_t *map)
+{
+    const char *key;
+    json_t *ref;
+    json_object_foreach(map, key, ref)
+    {
+        if (take_version(v, json_string_value(ref)))
+            return 1;
+    }
+    return 0;
+}
+
+/* Every Version of the component (protocol.md §6.4): its tags and orphaned tags, its head and
+ * detached heads, the snaps they reach through parents, and whatever export assigned to it. */
+static int collect_versions(versions_t *v, const component_info_t *ci)
+{
+    json_t *detached = json_object_get(json_object_get(ci->json, "detachedHeads"), "heads");
+    size_t i;
+    json_t *h;
+    v->named = true;
+    int rc = take_values(v, ci->versions) || (ci->orphaned && take_values(v, ci->orphaned)) ||
+             (ci->head && take_version(v, ci->head));
+    json_array_foreach(detached, i, h)
+    {
+        rc = rc || take_version(v, json_string_value(h));
+    }
+    v->named = false;
+    if (!rc)
+        rc = index_version_each_of(v->st->ix, v->scope->id, v->name, take_row, v) != 0;
+    for (i = 0; !rc && i < json_array_size(v->refs); i++)
+        rc = index_version_ref_each(v->st->ix, v->scope->id,
+                                    json_string_value(json_array_get(v->refs, i)), VREF_PARENT,
+                                    take_version, v) != 0;
+    return rc ? -1 : 0;
+}
+
+/* The Component, its VersionHistory and every Version leave the index; Sources stay, as Bit
+ * leaves files (other Versions may share them). */
 static int remove_one(store_t *st, const scope_row_t *scope, const char *name, err_t *err)
 {
     component_row_t row;
@@ -50,19 +124,27 @@ static int remove_one(store_t *st, const scope_row_t *scope, const char *name, e
     if (!c)
         return -1;
     component_info_t ci;
+    versions_t v = {st, scope, name, json_array(), {0}, false};
+    refset_init(&v.seen);
     rc = component_info_parse(c, &ci, err);
-    const char *tag;
+    if (rc == 0 && collect_versions(&v, &ci) != 0)
+        rc = err_set(err, ERR_INTERNAL, "cannot list the versions of %s", name);
+    size_t i;
     json_t *ref;
-    if (rc == 0)
-        json_object_foreach(ci.versions, tag, ref)
-        {
-            const char *v = json_string_value(ref);
-            if (rc == 0)
-                rc = index_object_delete(st->ix, scope->id, v);
-            if (rc == 0)
-                rc = index_version_delete(st->ix, scope->id, v);
-        }
+    json_array_foreach(v.refs, i, ref)
+    {
+        if (rc == 0)
+            rc = index_object_delete(st->ix, scope->id, json_string_value(ref));
+        if (rc == 0)
+            rc = index_version_delete(st->ix, scope->id, json_string_value(ref));
+    }
+    json_decref(v.refs);
+    refset_free(&v.seen);
     json_decref(c);
+    char history[REF_HEX];
+    history_ref(scope->name, name, history);
+    if (rc == 0)
+        rc = index_object_delete(st->ix, scope->id, history);
     if (rc == 0)
         rc = index_object_delete(st->ix, scope->id, row.ref);
     if (rc == 0)

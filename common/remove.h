@@ -1,5 +1,6 @@
 /* Hard removal of components from a scope (api/scope/delete, protocol.md §8.7): the Component
- * object and its tagged Versions leave the index; their blobs stay for gc. */
+ * object, its VersionHistory and all its Versions, tags and snaps alike, leave the index; their
+ * blobs stay for gc. */
 #ifndef SCOPED_REMOVE_H
 #define SCOPED_REMOVE_H
 

@@ -365,12 +365,14 @@ static json_t *resolve_legacy(gq_t *g, const gql_field_t *f)
 
 static json_t *resolve_graph(gq_t *g, const gql_field_t *f)
 {
+    json_t *ids = gql_arg_json(g->doc, f, "ids");
     json_t *filter = gql_arg_json(g->doc, f, "filter");
     json_t *out = NULL;
     err_t e;
     err_init(&e);
-    if (query_graph(&g->st, &g->r->scope, json_string_value(filter), &out, &e) != 0)
+    if (query_graph(&g->st, &g->r->scope, ids, json_string_value(filter), &out, &e) != 0)
         gq_domain_error(g, f, &e);
+    json_decref(ids);
     json_decref(filter);
     if (!out)
         return NULL;

@@ -15,6 +15,7 @@ port, scope = port_scope.split("/", 1)
 s = ScopeClient(Client(host, int(port), token=token), scope)
 v, src = snap("lanecomp", b"export const lane = true;\n")
 ref = rand_ref()
-ids = s.export(make_tar([lane_only_component("lanecomp"), v, src, lane(ref, "dev", {"lanecomp": v.ref})]), "rawlane")
+ids = s.export(make_tar([lane_only_component("lanecomp"), v, src, lane(ref, "dev", {"lanecomp": v.ref})]),
+               f"rawlane-{ref[:16]}")
 assert ids == [f"{scope}/lanecomp@{v.ref}"], ids
 print(ref, v.ref)

@@ -41,7 +41,8 @@ for client in bitbin283 legacy160; do
   scoped_cmd member add "proto.$client" dev developer || exit 1
   check "protocol $client" bash "$here/protocol.sh" "$client" "proto.$client"
 done
-check "raw client (Bit's own HTTP class, modern fetch options)" bash "$here/rawclient.sh"
+check "raw client (Bit's own HTTP class: modern fetches, VersionHistory, GraphQL, lanes, delete)" \
+  bash "$here/rawclient.sh"
 check "no token in the log" bash -c "! grep -F -e \"\$TOKEN_DEV\" -e \"\$TOKEN_VIEW\" \"\$SCOPED_DATA/log\""
 
 echo "cli: $passed passed, $failed failed"

@@ -5,7 +5,7 @@ captures/ref-283-ops (see its steps.log): `bit list/show/log --remote`, latest v
 deprecation and soft-deleted aspects, graph)."""
 import json
 
-from bitobj import Obj, js_json, sha1, source
+from bitobj import Obj, component, js_json, sha1, source, version
 from client import Client, ScopeClient, expect_error, expect_graphql_errors, expect_json
 from harness import SCOPE, capture, case, check, client_id_of, eq
 
@@ -236,16 +236,18 @@ def remove_together_and_lanes(ctx):
     expect_error(delete(s, ["main"], lanes=True), 400, 132, "delete of main")
 
 
-def modern_component(name, versions):
+def modern_component(name, versions, deps=()):
     """A modern export: Component with head; versions: [(tag or None, extensions)], oldest first,
-    each the parent of the next."""
+    each the parent of the next; every Version depends on deps: [(name, version)] of this scope."""
     objs, tags, parent, ver = [], {}, None, None
+    dep_ids = [{"scope": SCOPE, "name": n, "version": v} for n, v in deps]
     for i, (tag, exts) in enumerate(versions):
         src = source(f"export const {name.replace('/', '_')} = {i};\n".encode())
         payload = js_json({"files": [{"file": src.ref, "relativePath": "index.ts", "name": "index.ts", "test": False}],
                            "mainFile": "index.ts", "log": {"message": f"v{i}", "date": str(1795305300000 + i),
                                                            "username": "ann", "email": "ann@example.com"},
-                           "dependencies": [], "devDependencies": [], "flattenedDependencies": [],
+                           "dependencies": [{"id": d, "relativePaths": []} for d in dep_ids],
+                           "devDependencies": [], "flattenedDependencies": dep_ids,
                            "extensions": exts, "parents": [parent] if parent else [], "schema": "1.0.0"})
         ver = Obj("Version", sha1(payload + name.encode()), payload)
         objs += [ver, src]
@@ -256,6 +258,43 @@ def modern_component(name, versions):
                js_json({"name": name, "scope": SCOPE, "versions": tags, "lang": "typescript", "deprecated": False,
                         "bindingPrefix": "@myorg", "remotes": [], "schema": "1.0.0", "head": ver.ref}))
     return [comp] + objs
+
+
+@case("bit remove --remote of a component with snaps: its Versions, tags and snaps, and VersionHistory all go")
+def remove_snaps(ctx):
+    from bitobj import make_tar
+    d = ctx.daemon(public=True)
+    s = d.scope()
+    anon = ScopeClient(Client("127.0.0.1", d.port), SCOPE)
+    lib = modern_component("lib", [("1.0.0", [])])
+    user = modern_component("user", [("1.0.0", []), (None, []), ("1.0.1", []), (None, [])], deps=[("lib", "1.0.0")])
+    eq(len(s.export(make_tar(lib + user), "rm-1")), 5, "exported ids")
+    versions = [o.ref for o in user if o.type == "Version"]
+    head = user[0].json()["head"]
+    gone = versions + [user[0].ref, sha1(f"{SCOPE}/user:VersionHistory".encode())]
+
+    def held(refs):
+        return sorted(s.fetch_objects(refs, {"type": "object"}, modern=True).objects)
+
+    def dependents_of_lib():
+        page = anon.http.request("GET", f"/{SCOPE}/~/lib").body.decode()
+        return page.split("Dependents in this scope", 1)[1].split("<h2", 1)[0]
+
+    eq(held(gone), sorted(gone), "before: every Version, the Component and the VersionHistory")
+    check("user" in dependents_of_lib(), "before: lib's page lists user as a dependent")
+    got = expect_json(delete(s, [f"{SCOPE}/user"]), 200, "delete user")
+    eq((got["removedComponentIds"], got["dependentBits"]), ([f"{SCOPE}/user"], {}), "user removed")
+    eq(held(gone), [], "after: no Version of user, tag or snap, no Component, no VersionHistory")
+    eq(s.fetch_objects([f"{SCOPE}/user@{head}", f"{SCOPE}/user@1.0.0"]).objects, {}, "fetch by snap and by tag")
+    check("user" not in dependents_of_lib(), "after: a removed component's snaps still depend on lib")
+    eq(held([lib[1].ref]), [lib[1].ref], "lib's Version stays")
+    d.cli("fsck")
+    # the same component exported again is new: every version merges, the log has them all
+    eq(sorted(s.export(make_tar(user), "rm-2")),
+       sorted([f"{SCOPE}/user@1.0.0", f"{SCOPE}/user@{versions[1]}", f"{SCOPE}/user@1.0.1", f"{SCOPE}/user@{head}"]),
+       "ids of the export after the removal")
+    log = s.graphql_data(json.loads(capture(*LOG_BODY))["query"], {"id": f"{SCOPE}/user"})["scope"]["getLogs"]
+    eq([e["hash"] for e in log], versions, "log after the new export")
 
 
 @case("components(namespaces, includeDeleted) of §5.2: deprecation and soft delete from the head Version")
@@ -288,17 +327,98 @@ def modern_list(ctx):
     eq(log[1]["hash"], head_of_button, "the head is last")
 
 
-@case("graph(ids, filter) at the root (legacy160's document): every version, dependency edges")
+@case("deprecation with config.range (§13): a component lists as deprecated while its head tag is in the range")
+def deprecation_range(ctx):
+    from bitobj import make_tar
+    s = ctx.daemon().scope()
+
+    def ranged(rng, deprecate=False):
+        return [{"name": "teambit.component/deprecation", "config": {"deprecate": deprecate, "range": rng},
+                 "data": {}}]
+
+    def listed():
+        got = s.graphql_data(MODERN_LIST, {})["scope"]["components"]
+        legacy = {e["id"].split("@")[0]: e["deprecated"] for e in s.legacy_list()}
+        eq(sorted(legacy), sorted(f"{SCOPE}/{c['id']['name']}" for c in got), "the two lists name the same")
+        for c in got:
+            eq(legacy[f"{SCOPE}/{c['id']['name']}"], c["deprecation"]["isDeprecate"], f"_legacyList of {c['id']}")
+        return {c["id"]["name"]: (c["id"]["version"], c["deprecation"]["isDeprecate"]) for c in got}
+
+    old = [("1.0.0", []), ("1.0.1", ranged("<1.0.2"))]
+    s.export(make_tar(modern_component("old", old)
+                      + modern_component("either", [("1.0.0", []), ("3.1.0", ranged("<1.0.0 || >=3.0.0"))])
+                      + modern_component("caret", [("1.0.0", []), ("2.0.0", ranged("^1.0.0"))])
+                      + modern_component("snap", [("1.0.0", []), (None, ranged("*"))])
+                      + modern_component("both", [("1.0.0", ranged(">=5", deprecate=True))])
+                      + modern_component("bad", [("1.0.0", ranged("not a range"))])), "range-1")
+    snap_head = modern_component("snap", [("1.0.0", []), (None, ranged("*"))])[0].json()["head"]
+    eq(listed(), {"old": ("1.0.1", True), "either": ("3.1.0", True), "caret": ("2.0.0", False),
+                  "snap": (snap_head, False), "both": ("1.0.0", True), "bad": ("1.0.0", False)},
+       "isDeprecate by the head tag and the range")
+    # old 1.0.2 is exported with the same range: the head is past it now
+    s.export(make_tar(modern_component("old", old + [("1.0.2", ranged("<1.0.2"))])), "range-2")
+    eq(listed()["old"], ("1.0.2", False), "old after its 1.0.2 left the range")
+    # and 1.0.3 widens the range again
+    s.export(make_tar(modern_component("old", old + [("1.0.2", ranged("<1.0.2")), ("1.0.3", ranged("1.x"))])),
+             "range-3")
+    eq(listed()["old"], ("1.0.3", True), "old after 1.0.3 deprecated 1.x")
+
+
+def graph_of(s, ids, filter_=None):
+    variables = {"ids": ids, **({"filter": filter_} if filter_ else {})}
+    g = s.graphql_data(GRAPH_QUERY, variables)["graph"]
+    nodes = {n["id"]: n["component"]["id"] for n in g["nodes"]}
+    check(len(nodes) == len(g["nodes"]), f"graph of {ids}: a node twice: {g['nodes']}")
+    return nodes, sorted((e["sourceId"], e["targetId"], e["dependencyLifecycleType"]) for e in g["edges"])
+
+
+def with_deps(name, deps=(), dev=()):
+    """A first export of name@1.0.0 whose Version depends on deps and dev-depends on dev
+    (names in this scope, at 1.0.0)."""
+    src = source(f"module.exports = '{name}';\n".encode())
+    body = json.loads(version({"index.js": src}, deps=[(SCOPE, d, "1.0.0") for d in deps], comp=name).payload)
+    dev_ids = [{"scope": SCOPE, "name": d, "version": "1.0.0"} for d in dev]
+    body["devDependencies"] = [{"id": d, "relativePaths": []} for d in dev_ids]
+    body["flattenedDependencies"] += dev_ids
+    ver = Obj("Version", sha1(js_json(body) + name.encode()), js_json(body))
+    return [component(name, {"1.0.0": ver.ref}), ver, src]
+
+
+@case("graph(ids, filter) at the root (legacy160's document): the ids' versions and what their dependencies reach")
 def graph(ctx):
     s = ctx.daemon().scope()
     export_ops(s)
-    g = s.graphql_data(GRAPH_QUERY, {"ids": [f"{APP}@1.0.1"]})["graph"]
-    nodes = {n["id"]: n["component"]["id"] for n in g["nodes"]}
-    eq(sorted(nodes), [f"{APP}@1.0.0", f"{APP}@1.0.1", f"{UTIL}@1.0.0", f"{UTIL}@1.0.1"], "nodes")
-    eq(nodes[f"{UTIL}@1.0.1"], {"name": "util", "version": "1.0.1", "scope": SCOPE}, "a node's component id")
-    eq(sorted((e["sourceId"], e["targetId"], e["dependencyLifecycleType"]) for e in g["edges"]),
-       [(f"{APP}@1.0.0", f"{UTIL}@1.0.0", "RUNTIME"), (f"{APP}@1.0.1", f"{UTIL}@1.0.1", "RUNTIME")], "edges")
-    eq(s.graphql_data(GRAPH_QUERY, {"ids": []})["graph"]["nodes"], g["nodes"], "ids: [] is the same scope graph")
+    nodes, edges = graph_of(s, [f"{APP}@1.0.0"])
+    eq(sorted(nodes), [f"{APP}@1.0.0", f"{UTIL}@1.0.0"], "nodes of app@1.0.0")
+    eq(nodes[f"{UTIL}@1.0.0"], {"name": "util", "version": "1.0.0", "scope": SCOPE}, "a node's component id")
+    eq(edges, [(f"{APP}@1.0.0", f"{UTIL}@1.0.0", "RUNTIME")], "edges of app@1.0.0")
+    eq(graph_of(s, [APP]), ({f"{APP}@1.0.1": {"name": "app", "version": "1.0.1", "scope": SCOPE},
+                             f"{UTIL}@1.0.1": {"name": "util", "version": "1.0.1", "scope": SCOPE}},
+                            [(f"{APP}@1.0.1", f"{UTIL}@1.0.1", "RUNTIME")]), "app without a version: its latest")
+    eq(graph_of(s, [f"{UTIL}@1.0.0"]), ({f"{UTIL}@1.0.0": {"name": "util", "version": "1.0.0", "scope": SCOPE}}, []),
+       "util@1.0.0 has no dependency, and its dependents are not in its graph")
+    whole = graph_of(s, [])
+    eq(sorted(whole[0]), [f"{APP}@1.0.1", f"{UTIL}@1.0.1"], "ids: [] is the latest of every component")
+    eq(graph_of(s, None), whole, "ids: null is the same")
+    for missing in [f"{SCOPE}/nope", "other.scope/util"]:
+        errors = expect_graphql_errors(s.graphql(GRAPH_QUERY, {"ids": [missing]}), f"graph of {missing}")
+        check("not found" in errors[0]["message"], f"graph of {missing}: {errors}")
+
+    # a chain: page -> core -> lib, and page's dev dependency tool; filter runtimeOnly drops dev
+    from bitobj import make_tar
+    s.export(make_tar(with_deps("lib") + with_deps("tool") + with_deps("core", ["lib"])
+                      + with_deps("page", ["core"], ["tool"])), "graph-1")
+    at = lambda n: f"{SCOPE}/{n}@1.0.0"  # noqa: E731
+    nodes, edges = graph_of(s, [at("page")])
+    eq(sorted(nodes), [at("core"), at("lib"), at("page"), at("tool")], "page reaches lib through core")
+    eq(edges, [(at("core"), at("lib"), "RUNTIME"), (at("page"), at("core"), "RUNTIME"), (at("page"), at("tool"), "DEV")],
+       "edges of page")
+    nodes, edges = graph_of(s, [at("page")], "runtimeOnly")
+    eq((sorted(nodes), edges), ([at("core"), at("lib"), at("page")],
+                                [(at("core"), at("lib"), "RUNTIME"), (at("page"), at("core"), "RUNTIME")]),
+       "runtimeOnly")
+    eq(sorted(graph_of(s, [at("core"), f"{UTIL}@1.0.1"])[0]), [at("core"), at("lib"), f"{UTIL}@1.0.1"], "two ids")
+    eq(len(graph_of(s, [])[0]), 6, "ids: [] with six components")
 
 
 @case("the new fields still validate: unknown fields, arguments and selections get a GraphQL errors array")
