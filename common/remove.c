@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "history.h"
+#include "lane.h"
 #include "log.h"
 #include "model.h"
 #include "refset.h"
@@ -49,8 +50,57 @@ typedef struct {
     const char *name;
     json_t *refs;
     refset_t seen;
+    refset_t on_lanes; /* the component's lane heads and their ancestors: they stay */
     bool named; /* refs the Component itself names: taken even without a Version row */
 } versions_t;
+
+static int lane_name_cb(void *ctx, const char *name, const char *ref)
+{
+    (void)ref;
+    return json_array_append_new(ctx, json_string(name)) != 0;
+}
+
+static int lane_walk_push(void *ctx, const char *ref)
+{
+    versions_t *v = ctx;
+    if (refset_add(&v->on_lanes, ref))
+        json_array_append_new(v->refs, json_string(ref));
+    return 0;
+}
+
+/* A lane of the scope may build on the component's snaps: its head there and every ancestor
+ * stay, so that the lane keeps its whole history (Bit leaves every snap alone). */
+static int collect_lane_versions(versions_t *v)
+{
+    json_t *names = json_array();
+    int rc = index_lane_each(v->st->ix, v->scope->id, lane_name_cb, names) != 0 ? -1 : 0;
+    json_t *saved = v->refs;
+    v->refs = json_array(); /* the walk's queue */
+    size_t i;
+    json_t *n;
+    json_array_foreach(names, i, n)
+    {
+        err_t err;
+        err_init(&err);
+        char ref[REF_HEX];
+        json_t *lane = rc ? NULL : lane_load(v->st, v->scope, json_string_value(n), ref, &err);
+        const char *head = lane ? lane_head(lane, v->scope->name, v->name) : NULL;
+        if (head && is_ref40(head, strlen(head)))
+            lane_walk_push(v, head);
+        json_decref(lane);
+        err_clear(&err);
+    }
+    for (i = 0; rc == 0 && i < json_array_size(v->refs); i++)
+        rc = index_version_ref_each(v->st->ix, v->scope->id,
+                                    json_string_value(json_array_get(v->refs, i)), VREF_PARENT,
+                                    lane_walk_push, v) != 0
+                 ? -1
+                 : 0;
+    json_decref(v->refs);
+    v->refs = saved;
+    json_decref(names);
+    return rc;
+}
 
 /* Takes ref unless the scope has it as another component's Version (a parent that an upload
  * assigned elsewhere stays), or has no Version row of it that the Component does not name. */
@@ -58,7 +108,8 @@ static int take_version(void *ctx, const char *ref)
 {
     versions_t *v = ctx;
     char owner[NAME_MAX_LEN];
-    if (!ref || !is_ref40(ref, strlen(ref)) || refset_has(&v->seen, ref))
+    if (!ref || !is_ref40(ref, strlen(ref)) || refset_has(&v->seen, ref) ||
+        refset_has(&v->on_lanes, ref))
         return 0;
     int rc = index_version_component(v->st->ix, v->scope->id, ref, owner, sizeof owner);
     if (rc < 0)
@@ -95,6 +146,8 @@ static int collect_versions(versions_t *v, const component_info_t *ci)
     json_t *detached = json_object_get(json_object_get(ci->json, "detachedHeads"), "heads");
     size_t i;
     json_t *h;
+    if (collect_lane_versions(v) != 0)
+        return -1;
     v->named = true;
     int rc = take_values(v, ci->versions) || (ci->orphaned && take_values(v, ci->orphaned)) ||
              (ci->head && take_version(v, ci->head));
@@ -112,8 +165,8 @@ static int collect_versions(versions_t *v, const component_info_t *ci)
     return rc ? -1 : 0;
 }
 
-/* The Component, its VersionHistory and every Version leave the index; Sources stay, as Bit
- * leaves files (other Versions may share them). */
+/* The Component, its VersionHistory and every Version no lane builds on leave the index;
+ * Sources stay, as Bit leaves files (other Versions may share them). */
 static int remove_one(store_t *st, const scope_row_t *scope, const char *name, err_t *err)
 {
     component_row_t row;
@@ -124,8 +177,9 @@ static int remove_one(store_t *st, const scope_row_t *scope, const char *name, e
     if (!c)
         return -1;
     component_info_t ci;
-    versions_t v = {st, scope, name, json_array(), {0}, false};
+    versions_t v = {st, scope, name, json_array(), {0}, {0}, false};
     refset_init(&v.seen);
+    refset_init(&v.on_lanes);
     rc = component_info_parse(c, &ci, err);
     if (rc == 0 && collect_versions(&v, &ci) != 0)
         rc = err_set(err, ERR_INTERNAL, "cannot list the versions of %s", name);
@@ -140,6 +194,7 @@ static int remove_one(store_t *st, const scope_row_t *scope, const char *name, e
     }
     json_decref(v.refs);
     refset_free(&v.seen);
+    refset_free(&v.on_lanes);
     json_decref(c);
     char history[REF_HEX];
     history_ref(scope->name, name, history);

@@ -452,3 +452,35 @@ def show_binary_and_large(ctx):
     errors = expect_graphql_errors(s.graphql(show, {"id": f"{SCOPE}/huge"}), "_getLegacy of a 8 MiB file")
     check("too large" in errors[0]["message"], f"errors: {errors}")
     eq(s.graphql_data(show, {"id": f"{SCOPE}/pic"})["scope"]["_getLegacy"] is not None, True, "the daemon still answers")
+
+
+def kept_refs(lane_snap, main_versions):
+    return [lane_snap.ref] + main_versions
+
+
+@case("bit remove --remote keeps what a lane builds on: the lane's snap and every ancestor stay")
+def remove_keeps_lane_history(ctx):
+    from bitobj import make_tar
+    from test_lanes import lane, lane_history, rand_ref, snap
+    d = ctx.daemon()
+    s = d.scope()
+    comp = modern_component("base", [("1.0.0", []), (None, []), ("1.0.1", [])])
+    main_versions = [o.ref for o in comp if o.type == "Version"]
+    eq(len(s.export(make_tar(comp), "lk-1")), 3, "main export ids")
+    lane_snap, lane_src = snap("base", b"export const lane = 1;\n", parents=[main_versions[-1]])
+    lref = rand_ref()
+    objs = [comp[0], lane_snap, lane_src, lane(lref, "dev", {"base": lane_snap.ref}),
+            lane_history(lref, {"h1": {"log": {"date": "1"}, "components": [f"{SCOPE}/base@{lane_snap.ref}"]}})]
+    s.export(make_tar(objs), "lk-2")
+    opts = {"type": "component", "fetchSchema": "0.0.3", "withoutDependencies": True, "laneId": f"{SCOPE}/dev",
+            "allowExternal": True, "ignoreMissingHead": True, "collectParents": True}
+    before = s.fetch_objects([f"{SCOPE}/base"], opts, modern=True).objects
+    for ref in kept_refs(lane_snap, main_versions):
+        check(ref in before, f"before: a laneId fetch with parents serves {ref}")
+    got = expect_json(delete(s, [f"{SCOPE}/base"], force=True), 200, "delete base")
+    eq(got["removedComponentIds"], [f"{SCOPE}/base"], "base removed from main")
+    kept = kept_refs(lane_snap, main_versions)
+    eq(sorted(s.fetch_objects(kept, {"type": "object"}, modern=True).objects), sorted(kept),
+       "the lane's snap and every Version it builds on stay")
+    # the Component leaves main as Bit removes it: the lane's Versions are fetched by hash
+    d.cli("fsck")
