@@ -25,9 +25,14 @@ by the 40-hex hash, two zero blocks at the end, no padding to 10 KiB).
 
 Workload shape: component i has 1..V versions (tags 1.0.0, 1.0.1, ...) and 1..F files; the first
 version creates the files, every later version changes one file. Source sizes: most in
---small, a --large-frac share in --large. A --dep-frac share of the components depends on
-1..--max-deps earlier components (pinned to their latest tag), with at most --max-flat
-flattened dependencies. Everything derives from --seed: the same arguments give the same bytes.
+--small, a --large-frac share in --large. Large sources are code like the small ones (deflate
+about 3:1), or with --large-content bundle built bundles: stretches of code between inlined
+base64 assets (about 1.5:1, and much faster to generate: what a 1 GB put needs). A --dep-frac
+share of the components depends on 1..--max-deps earlier components (pinned to their latest
+tag), with at most --max-flat flattened dependencies. --batch-sizes splits the put at given
+component counts (e.g. 1000,33000,33000,33000: a scope measured at 1,000 components, then grown).
+Everything derives from --seed: the same arguments give the same bytes. Large objects are kept
+in a scratch file under OUTDIR while generating, not in memory.
 
 usage: mkscope.py --scope myorg.myscope -n 1000 --seed 1 -o OUTDIR
 
@@ -37,11 +42,14 @@ is only faster (source_text draws its random numbers without Random.choice/randi
 which consumes the generator identically).
 """
 import argparse
+import base64
+import concurrent.futures
 import hashlib
 import json
 import os
 import random
 import sys
+import tempfile
 import zlib
 
 SCOPE_DEFAULT = "myorg.myscope"
@@ -100,8 +108,8 @@ def tar_header(name, size, mtime):
     return bytes(h)
 
 
-def tar_size(blobs):
-    return 1024 + sum(512 + (len(b) + 511) // 512 * 512 for b in blobs)
+def tar_size(sizes):
+    return 1024 + sum(512 + (n + 511) // 512 * 512 for n in sizes)
 
 
 def write_tar(path, entries, mtime):
@@ -114,6 +122,70 @@ def write_tar(path, entries, mtime):
             size += 512 + len(data) + pad
         f.write(b"\0" * 1024)
     return size + 1024
+
+
+class ObjectStore:
+    """hash -> compressed object. Objects of SPILL bytes or more go to a scratch file in
+    `spill_dir`, so that a 1 GB workload need not fit in memory; large payloads are compressed
+    on a second thread (zlib lets go of the GIL), as deflate is most of a large workload's time."""
+    SPILL = 256 * 1024
+
+    def __init__(self, spill_dir):
+        self.spill_dir, self.spill = spill_dir, None
+        self.small, self.where, self.types = {}, {}, {}  # where: hash -> (offset, size) in spill
+        self.workers, self.pending = None, []
+
+    def add_payload(self, ref, typ, payload):
+        """add(ref, typ, encode_object(typ, ref, payload)), in the background when it is large."""
+        if ref in self.types:
+            return
+        if len(payload) < self.SPILL:
+            self.add(ref, typ, encode_object(typ, ref, payload))
+            return
+        if self.workers is None:
+            self.workers = concurrent.futures.ThreadPoolExecutor(max_workers=2)
+        self.types[ref] = typ
+        self.pending.append((ref, self.workers.submit(encode_object, typ, ref, payload)))
+        if len(self.pending) > 4:  # bounds the memory held by payloads in flight
+            done, future = self.pending.pop(0)
+            self.add(done, self.types[done], future.result())
+
+    def flush(self):
+        for ref, future in self.pending:
+            self.add(ref, self.types[ref], future.result())
+        self.pending = []
+
+    def add(self, ref, typ, data):
+        self.types[ref] = typ
+        if ref in self.small or ref in self.where:
+            return
+        if len(data) < self.SPILL:
+            self.small[ref] = data
+            return
+        if self.spill is None:
+            self.spill = tempfile.TemporaryFile(dir=self.spill_dir, prefix="mkscope-spill-")
+        offset = self.spill.seek(0, os.SEEK_END)
+        self.spill.write(data)
+        self.where[ref] = (offset, len(data))
+
+    def __getitem__(self, ref):
+        if ref in self.small:
+            return self.small[ref]
+        offset, size = self.where[ref]
+        self.spill.flush()
+        return os.pread(self.spill.fileno(), size, offset)
+
+    def size(self, ref):
+        return len(self.small[ref]) if ref in self.small else self.where[ref][1]
+
+    def __len__(self):
+        return len(self.types)
+
+    def total_bytes(self):
+        return sum(map(len, self.small.values())) + sum(size for _, size in self.where.values())
+
+    def count(self, typ):
+        return sum(1 for t in self.types.values() if t == typ)
 
 
 # ---------------------------------------------------------------- content
@@ -148,6 +220,24 @@ def source_text(rng, size, banner):
         lines.append(line)
         n += len(line) + 1
     data = ("\n".join(lines) + "\n").encode()
+    return data[:size - 1] + b"\n" if len(data) > size else data
+
+
+def bundle_text(rng, pool, size, banner):
+    """A built JavaScript bundle of `size` bytes: stretches of code (whole lines of `pool`, 16-64 KB)
+    between inlined assets (base64 of random bytes, 64-192 KB, as bundlers inline images and
+    fonts). Each stretch is farther from its twin than deflate's 32 KB window, so it deflates like
+    code; the whole about 1.5:1."""
+    parts, n, k = [banner.encode() + b"\n"], len(banner.encode()) + 1, 0
+    while n < size:
+        length = 16384 + rng._randbelow(49152)
+        start = pool.find(b"\n", rng._randbelow(len(pool) - length - 1)) + 1
+        end = pool.rfind(b"\n", start, start + length) + 1
+        asset = base64.b64encode(rng.randbytes(3 * (21846 + rng._randbelow(43690))))
+        k += 1
+        parts += [pool[start:end], b'export const asset%d = "data:image/png;base64,' % k, asset, b'";\n']
+        n += end - start + len(asset) + 48
+    data = b"".join(parts)
     return data[:size - 1] + b"\n" if len(data) > size else data
 
 
@@ -187,6 +277,16 @@ def make_version(files, main_file, message, date, deps, flat, pkg_deps):
         "customResolvedPaths": [], "overrides": {}, "packageJsonChangedProps": {}, "parents": []}
 
 
+def parse_sizes(text):
+    try:
+        sizes = [int(x) for x in text.split(",")]
+    except ValueError:
+        sizes = []
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"bad batch sizes {text!r} (N,N,...: components per put)")
+    return sizes
+
+
 def parse_range(text):
     lo, _, hi = text.partition("-")
     lo, hi = int(lo), int(hi or lo)
@@ -199,21 +299,28 @@ def build(args):
     rng = random.Random(args.seed)
     scope = args.scope
     base_ms = 1600000000000 + rng.randrange(10**11)
-    objects = {}        # hash -> compressed bytes
+    objects = ObjectStore(args.out)
+    pool = None  # --large-content bundle: the code its bundles are cut from
     comps = []          # per component: id, hash, versions, deps, its objects in put order, ...
     scope_meta = js_json({"name": scope}).encode()
     scope_meta_ref = sha1(scope.encode())
     scope_meta_obj = encode_object("ScopeMeta", scope_meta_ref, scope_meta)
 
     def new_source(name, path, tag):
+        nonlocal pool
         large = rng.random() < args.large_frac
         lo, hi = args.large if large else args.small
         banner = f"/* {scope}/{name}@{tag} {path} */"
         if rng.random() < 0.1:
             banner += "\n// héllo wörld: ünïcode in sources ✓"
-        data = source_text(rng, rng.randint(lo, hi), banner)
+        if large and args.large_content == "bundle":
+            if pool is None:  # its own generator: the main sequence stays that of --large-content code
+                pool = source_text(random.Random(args.seed * 7919 + 1), 4 << 20, "/* bundle */")
+            data = bundle_text(rng, pool, rng.randint(lo, hi), banner)
+        else:
+            data = source_text(rng, rng.randint(lo, hi), banner)
         ref = sha1(data)
-        objects[ref] = encode_object("Source", ref, data)
+        objects.add_payload(ref, "Source", data)
         return ref
 
     for i in range(args.n):
@@ -259,7 +366,7 @@ def build(args):
                              date + k * 3600000, dep_objs, flat_objs, pkg_deps)
             payload = js_json(v).encode()
             vref = sha1(version_id(v).encode()) if args.version_hash == "old" else sha1(rng.randbytes(20))
-            objects[vref] = encode_object("Version", vref, payload)
+            objects.add(vref, "Version", encode_object("Version", vref, payload))
             versions[tag] = vref
             version_sources[vref] = sorted({f["file"] for f in files})
             order += [vref] + new_refs
@@ -268,11 +375,12 @@ def build(args):
                 "deprecated": False, "bindingPrefix": "@bit",
                 "remotes": [{"url": args.remote_url, "name": scope, "date": str(date + n_versions * 3600000)}]}
         cref = sha1(f"{scope}/{name}".encode())
-        objects[cref] = encode_object("Component", cref, js_json(comp).encode())
+        objects.add(cref, "Component", encode_object("Component", cref, js_json(comp).encode()))
         latest = f"1.0.{n_versions - 1}"
         comps.append({"name": name, "id": f"{scope}/{name}", "hash": cref, "main": main_file,
                       "versions": versions, "latest": latest, "deps": deps, "flat": flat,
                       "order": [cref] + order, "version_sources": version_sources})
+    objects.flush()
     return comps, objects, (scope_meta_ref, scope_meta_obj)
 
 
@@ -307,20 +415,31 @@ def main():
     ap.add_argument("--max-deps", type=int, default=3, help="max direct dependencies")
     ap.add_argument("--max-flat", type=int, default=20, help="max flattened dependencies")
     ap.add_argument("--batches", type=int, default=1, help="split the put into K tars (export them in order)")
+    ap.add_argument("--batch-sizes", type=parse_sizes, default=None,
+                    help="split the put at these component counts instead, e.g. 1000,33000,33000,33000 (sum: -n)")
+    ap.add_argument("--large-content", choices=["code", "bundle"], default="code",
+                    help="large sources: code (deflates 3:1) or bundles of code and inlined base64 assets (1.5:1)")
     ap.add_argument("--version-hash", choices=["old", "random"], default="old",
                     help="Version hash: old-era sha1(Version.id()) or sha1(random)")
     ap.add_argument("--remote-url", default="http://127.0.0.1:3000", help="url recorded in Component.remotes")
     args = ap.parse_args()
     if args.n < 1 or args.versions < 1 or not 1 <= args.files <= len(EXTRA_FILES) + 1 or args.batches < 1:
         ap.error("need -n >= 1, --versions >= 1, 1 <= --files <= 8, --batches >= 1")
+    if args.batch_sizes and sum(args.batch_sizes) != args.n:
+        ap.error(f"--batch-sizes add up to {sum(args.batch_sizes)}, not -n {args.n}")
 
-    comps, objects, (meta_ref, meta_obj) = build(args)
     os.makedirs(args.out, exist_ok=True)
+    comps, objects, (meta_ref, meta_obj) = build(args)
     mtime = 1600000000 + args.seed % 10**8
 
     # put tars: contiguous groups of components in index order (dependencies point backwards)
-    k = min(args.batches, args.n)
-    bounds = [round(b * args.n / k) for b in range(k + 1)]
+    if args.batch_sizes:
+        k, bounds = len(args.batch_sizes), [0]
+        for size in args.batch_sizes:
+            bounds.append(bounds[-1] + size)
+    else:
+        k = min(args.batches, args.n)
+        bounds = [round(b * args.n / k) for b in range(k + 1)]
     batches = []
     for b in range(k):
         group = comps[bounds[b]:bounds[b + 1]]
@@ -336,19 +455,21 @@ def main():
         f.writelines(c["id"] + "\n" for c in comps)
 
     closures = [closure(comps, c) for c in comps]
-    sizes = [tar_size([meta_obj] + [objects[r] for r in cl]) for cl in closures]
+    sizes = [tar_size([len(meta_obj)] + [objects.size(r) for r in cl]) for cl in closures]
     mean = sum(sizes) / len(sizes)
     typical = min(range(len(comps)), key=lambda i: (abs(sizes[i] - mean), i))
     typical_bytes = write_tar(os.path.join(args.out, "typical-fetch.tar"),
                               [(meta_ref, meta_obj)] + [(r, objects[r]) for r in closures[typical]], mtime)
 
+    # options this copy added are left out at their defaults: the manifest stays shared/bench's
+    added = {"batch_sizes": None, "large_content": "code"}
     manifest = {
-        "generator": "mkscope.py", "args": {k: v for k, v in vars(args).items() if k != "out"},
+        "generator": "mkscope.py",
+        "args": {k: v for k, v in vars(args).items() if k != "out" and not (k in added and v == added[k])},
         "scope": args.scope, "components": len(comps),
         "versions": sum(len(c["versions"]) for c in comps),
-        "objects": len(objects), "object_bytes": sum(map(len, objects.values())),
-        "types": {t: sum(1 for o in objects.values() if zlib.decompress(o)[:len(t) + 1] == (t + " ").encode())
-                  for t in ("Component", "Version", "Source")},
+        "objects": len(objects), "object_bytes": objects.total_bytes(),
+        "types": {t: objects.count(t) for t in ("Component", "Version", "Source")},
         "batches": batches,
         "fetch_tar_bytes": {"mean": round(mean), "median": sorted(sizes)[len(sizes) // 2], "max": max(sizes)},
         "typical": {"id": comps[typical]["id"], "objects": len(closures[typical]) + 1, "tar_bytes": typical_bytes},
