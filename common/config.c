@@ -52,6 +52,7 @@ static const struct {
     {"http_threads", K_THREADS, offsetof(config_t, http_threads), 0},
     {"workers", K_COUNT, offsetof(config_t, workers), 0},
     {"reply_cache", K_CACHE, offsetof(config_t, reply_cache_bytes), 0},
+    {"reply_cache_idle", K_INTERVAL, offsetof(config_t, reply_cache_idle_s), 0},
 };
 
 void config_defaults(config_t *c)
@@ -68,6 +69,7 @@ void config_defaults(config_t *c)
     c->http_threads = 0;
     c->workers = 8;
     c->reply_cache_bytes = 64 * MIB;
+    c->reply_cache_idle_s = 30;
 }
 
 /* "123", "64KiB", "8 MiB", "8GiB"; seconds take "30", "30s", "5m", "1h" */

@@ -24,6 +24,7 @@ typedef struct {
     uint64_t http_threads;      /* threads that read and write connections; 0: one per CPU */
     uint64_t workers;           /* threads that run handlers (SQLite, fsync, Argon2id) */
     uint64_t reply_cache_bytes; /* fetch and GraphQL replies kept in memory; 0: off */
+    uint64_t reply_cache_idle_s; /* a reply not asked for this long is dropped; 0: never */
 } config_t;
 
 void config_defaults(config_t *c);

@@ -1256,7 +1256,9 @@ int index_session_delete(index_t *ix, const char *hash)
 
 int index_session_expire(index_t *ix, int64_t now, int64_t *n)
 {
+    ix->quiet = true; /* sessions are in no reply */
     int rc = run(ix, prep_bind(ix, Q_SESSION_EXPIRE, "i", now));
+    ix->quiet = false;
     if (rc == 0 && n)
         *n = sqlite3_changes(ix->db);
     return rc;

@@ -89,6 +89,8 @@ static uint64_t maintenance_tick(const config_t *c)
         every = c->gc_interval_s;
     if (c->checkpoint_interval_s && c->checkpoint_interval_s < every)
         every = c->checkpoint_interval_s;
+    if (c->reply_cache_idle_s && c->reply_cache_idle_s / 3 < every)
+        every = c->reply_cache_idle_s / 3;
     return every < 1 ? 1 : every;
 }
 
@@ -145,7 +147,9 @@ static void *maintenance_main(void *arg)
         index_t *ix = app_index(app);
         int64_t n = 0;
         int64_t before = (int64_t)time(NULL) - (int64_t)app->cfg.lim.pending_expiry_s;
+        reply_cache_expire(app->replies, app->cfg.reply_cache_idle_s);
         if (ix && index_begin(ix) == 0) {
+            index_quiet(ix); /* pending exports are in no reply */
             if (index_pending_expire(ix, before, &n) == 0 && index_commit(ix) == 0) {
                 if (n)
                     log_info("msg=\"pending exports expired\" count=%lld", (long long)n);

@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "index.h"
 
@@ -11,6 +12,7 @@ typedef struct entry {
     cache_key_t key;
     int status;
     uint64_t bytes;
+    int64_t used; /* CLOCK_MONOTONIC seconds of the last hit */
     struct MHD_Response *resp;
     struct entry *chain;            /* next in the bucket */
     struct entry *newer, *older;    /* recency list */
@@ -88,6 +90,13 @@ static void drop(reply_cache_t *c, entry_t **slot)
     free(e);
 }
 
+static int64_t mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec;
+}
+
 /* The content moved on: nothing kept can be answered any more, so none of it stays in memory. */
 static void catch_up(reply_cache_t *c, uint64_t epoch)
 {
@@ -142,6 +151,7 @@ int reply_cache_queue(reply_cache_t *c, const cache_key_t *key, struct MHD_Conne
     if (e) {
         unlink_recency(c, e);
         push_newest(c, e);
+        e->used = mono_s();
         *status = e->status;
         *bytes = e->bytes;
         /* under the lock: an eviction now cannot free resp before MHD holds it */
@@ -160,6 +170,7 @@ bool reply_cache_put(reply_cache_t *c, const cache_key_t *key, uint64_t epoch, i
     if (!e)
         return false;
     e->key = *key;
+    e->used = mono_s();
     e->status = status;
     e->bytes = bytes;
     e->resp = resp;
@@ -193,5 +204,17 @@ void reply_cache_stats(reply_cache_t *c, uint64_t *bytes, uint64_t *entries)
     pthread_mutex_lock(&c->lock);
     *bytes = c->bytes;
     *entries = c->n;
+    pthread_mutex_unlock(&c->lock);
+}
+
+void reply_cache_expire(reply_cache_t *c, uint64_t idle_s)
+{
+    if (!c || !idle_s)
+        return;
+    int64_t before = mono_s() - (int64_t)idle_s;
+    pthread_mutex_lock(&c->lock);
+    catch_up(c, index_content_epoch());
+    while (c->oldest && c->oldest->used < before)
+        drop(c, slot_of(c, &c->oldest->key));
     pthread_mutex_unlock(&c->lock);
 }

@@ -32,6 +32,9 @@ int reply_cache_queue(reply_cache_t *c, const cache_key_t *key, struct MHD_Conne
  * reference to resp (queue it before handing it over); false: the caller still owns it. */
 bool reply_cache_put(reply_cache_t *c, const cache_key_t *key, uint64_t epoch, int status,
                      struct MHD_Response *resp, uint64_t bytes);
+/* Drops the replies nobody asked for in idle_s seconds, and those of an older epoch: memory
+ * goes back when the clients do. */
+void reply_cache_expire(reply_cache_t *c, uint64_t idle_s);
 void reply_cache_stats(reply_cache_t *c, uint64_t *bytes, uint64_t *entries);
 /* Largest reply worth building in memory to keep. */
 uint64_t reply_cache_max_entry(const reply_cache_t *c);

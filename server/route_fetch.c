@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 
 #include "app.h"
 #include "fetch.h"
@@ -142,22 +143,38 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     return (ssize_t)out;
 }
 
+/* Kept replies are mapped pages of their own, so that the memory goes back to the system as
+ * soon as the cache drops them (malloc would keep it in the thread's arena). The length sits
+ * in the first 16 bytes. */
+static void unmap_reply(void *body)
+{
+    char *base = (char *)body - 16;
+    size_t len;
+    memcpy(&len, base, sizeof len);
+    munmap(base, len);
+}
+
 /* A reply small enough to keep is built whole, so that the reply cache can queue it again. */
 static struct MHD_Response *build_in_memory(tar_stream_t *s, uint64_t total)
 {
-    char *buf = malloc(total ? total : 1);
+    size_t len = (size_t)total + 16;
+    char *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED)
+        return NULL;
+    memcpy(base, &len, sizeof len);
+    char *buf = base + 16;
     uint64_t have = 0;
-    while (buf && have < total) {
+    while (have < total) {
         ssize_t n = stream_read(s, have, buf + have, (size_t)(total - have));
         if (n <= 0)
             break;
         have += (uint64_t)n;
     }
     struct MHD_Response *resp =
-        buf && have == total ? MHD_create_response_from_buffer_with_free_callback(total, buf, free)
-                             : NULL;
+        have == total ? MHD_create_response_from_buffer_with_free_callback(total, buf, unmap_reply)
+                      : NULL;
     if (!resp)
-        free(buf);
+        munmap(base, len);
     return resp;
 }
 

@@ -108,3 +108,28 @@ def revoked_tokens(ctx):
             expect_json(d.client().request("DELETE", f"/api/v1/tokens/{tid}"), 200, "revoke through the API")
         expect_error(s.fetch([UTIL]), 404, 129, f"a fetch with a token revoked by the {how}")
         expect_error(s.graphql('{ scope { name } }'), 404, 129, f"GraphQL with a token revoked by the {how}")
+
+
+def gauge(d, name):
+    for line in d.client().request("GET", "/metrics").body.decode().splitlines():
+        if line.startswith(name + " "):
+            return int(float(line.split()[1]))
+    raise AssertionError(f"no {name} in /metrics")
+
+
+@case("reply cache: a reply nobody asks for within reply_cache_idle (1 s here) is dropped and its memory returned")
+def idle_replies_go(ctx):
+    import time
+    d = ctx.daemon(config="reply_cache_idle = 1s\n")
+    s = d.scope()
+    export_round(s, 2, 3, 4)
+    fetch_twice(d, s, [UTIL])
+    check(gauge(d, "scoped_reply_cache_bytes") > 0, "the reply is kept")
+    deadline = time.time() + 10
+    while gauge(d, "scoped_reply_cache_entries") and time.time() < deadline:
+        time.sleep(0.25)
+    eq(gauge(d, "scoped_reply_cache_entries"), 0, "entries after the idle time")
+    eq(gauge(d, "scoped_reply_cache_bytes"), 0, "bytes after the idle time")
+    h0, m0 = hits(d)
+    eq(s.fetch([UTIL]).status, 200, "fetch after the idle time")
+    eq(hits(d), (h0, m0 + 1), "the fetch after the idle time was a miss")
