@@ -1,6 +1,7 @@
 #include "app.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,9 @@ static void *maintenance_main(void *arg)
         int64_t n = 0;
         int64_t before = (int64_t)time(NULL) - (int64_t)app->cfg.lim.pending_expiry_s;
         reply_cache_expire(app->replies, app->cfg.reply_cache_idle_s);
+        /* what an export's plan or a big reply freed goes back to the system, not only to the
+         * thread's malloc arena */
+        malloc_trim(0);
         if (ix && index_begin(ix) == 0) {
             index_quiet(ix); /* pending exports are in no reply */
             if (index_pending_expire(ix, before, &n) == 0 && index_commit(ix) == 0) {
