@@ -1,5 +1,6 @@
 /* The HTTP daemon: one routing table, a request context per connection, one log line per request. */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -428,6 +429,9 @@ static void run_request(void *job, void *ctx)
         r->resp = NULL;
     }
     r->in_worker = false;
+    /* an export's merge plan can take tens of MiB for a moment: give them back at once */
+    if (r->route->write)
+        malloc_trim(0);
     r->resumed = true;
     MHD_resume_connection(r->conn);
 }
