@@ -425,9 +425,15 @@ static void assign_components(plan_t *p)
         refset_t reached;
         refset_init(&reached);
         plan_reach(p, m->ci.head, NULL, &reached);
-        for (size_t i = 0; i < p->n; i++)
-            if (p->objs[i].type == OBJ_VERSION && refset_has(&reached, p->objs[i].ref))
-                p->objs[i].component = m->ci.name;
+        for (size_t i = 0; i < reached.cap; i++) {
+            if (!reached.used[i])
+                continue;
+            char ref[REF_HEX];
+            hex_encode(reached.slots[i], 20, ref);
+            pobj_t *v = plan_version(p, ref);
+            if (v)
+                v->component = m->ci.name;
+        }
         refset_free(&reached);
     }
 }
