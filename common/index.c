@@ -807,6 +807,25 @@ int index_version_dep_put(index_t *ix, int64_t scope, const char *version, const
                              dep_version));
 }
 
+/* Steps st to its end, keeping the first ncols text columns of every row NUL-separated in rows:
+ * the callers' fn may query this connection, even this statement, so rows are read first. */
+static int collect_rows(sqlite3_stmt *st, int ncols, buf_t *rows)
+{
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        for (int c = 0; c < ncols; c++)
+            if (!buf_append(rows, col(st, c), strlen(col(st, c)) + 1))
+                rc = SQLITE_NOMEM;
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The field after f in collected rows. */
+static const char *next_field(const char *f)
+{
+    return f + strlen(f) + 1;
+}
+
 int index_version_dep_each(index_t *ix, int64_t scope, const char *version,
                            int (*fn)(void *ctx, const char *dscope, const char *dname,
                                      const char *dversion),
@@ -817,21 +836,13 @@ int index_version_dep_each(index_t *ix, int64_t scope, const char *version,
         return -1;
     buf_t rows;
     buf_init(&rows);
-    int rc;
-    /* collect NUL-separated triples first, as fn may query this connection */
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        for (int c = 0; c < 3; c++)
-            if (!buf_append(&rows, col(st, c), strlen(col(st, c)) + 1))
-                rc = SQLITE_NOMEM;
-    sqlite3_reset(st);
-    int out = rc == SQLITE_DONE ? 0 : -1;
-    for (size_t off = 0; out == 0 && off < rows.len;) {
-        const char *a = (const char *)rows.data + off;
-        const char *b = a + strlen(a) + 1;
-        const char *c = b + strlen(b) + 1;
-        off = (size_t)(c + strlen(c) + 1 - (const char *)rows.data);
+    int out = collect_rows(st, 3, &rows);
+    const char *end = (const char *)rows.data + rows.len;
+    for (const char *a = (const char *)rows.data; out == 0 && a && a < end;) {
+        const char *b = next_field(a), *c = next_field(b);
         if (fn(ctx, a, b, c))
             break;
+        a = next_field(c);
     }
     buf_free(&rows);
     return out;
@@ -1203,19 +1214,13 @@ int index_lane_each(index_t *ix, int64_t scope,
         return -1;
     buf_t rows;
     buf_init(&rows);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        for (int c = 0; c < 2; c++)
-            if (!buf_append(&rows, col(st, c), strlen(col(st, c)) + 1))
-                rc = SQLITE_NOMEM;
-    sqlite3_reset(st);
-    int out = rc == SQLITE_DONE ? 0 : -1;
-    for (size_t off = 0; out == 0 && off < rows.len;) {
-        const char *a = (const char *)rows.data + off;
-        const char *b = a + strlen(a) + 1;
-        off = (size_t)(b + strlen(b) + 1 - (const char *)rows.data);
+    int out = collect_rows(st, 2, &rows);
+    const char *end = (const char *)rows.data + rows.len;
+    for (const char *a = (const char *)rows.data; out == 0 && a && a < end;) {
+        const char *b = next_field(a);
         if (fn(ctx, a, b))
             break;
+        a = next_field(b);
     }
     buf_free(&rows);
     return out;
