@@ -656,9 +656,11 @@ int http_serve(app_t *app, const char *listen)
     metrics_start();
     /* ITC: MHD_quiesce_daemon needs it with an internal polling thread */
     /* poll, not select: descriptors past FD_SETSIZE (1024) must work */
-    /* a few threads move bytes for every connection (epoll); handlers that block run on the
+    /* a few threads move bytes for every connection; handlers that block run on the
      * worker pool while their connection is suspended (ITC: quiesce and resume need it) */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
+    /* poll, not epoll: libmicrohttpd 0.9.75 can abort in MHD_quiesce_daemon ("Failed to remove
+     * listen FD from epoll set") when a thread pool shares the listen socket through epoll */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG |
                      MHD_ALLOW_SUSPEND_RESUME;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned http_threads = app->cfg.http_threads ? (unsigned)app->cfg.http_threads
