@@ -20,53 +20,27 @@ struct lmerge {
 };
 
 /* Is anc an ancestor of (or equal to) desc, through uploaded and stored Versions? */
-typedef struct {
-    plan_t *p;
-    refset_t seen;
-    const char **queue;
-    size_t n, cap;
-} walk_t;
-
-static int walk_push(void *ctx, const char *ref)
-{
-    walk_t *w = ctx;
-    if (!refset_add(&w->seen, ref))
-        return 0;
-    if (w->n == w->cap) {
-        size_t cap = w->cap ? w->cap * 2 : 32;
-        const char **q = realloc(w->queue, cap * sizeof *q);
-        if (!q)
-            return 1;
-        w->queue = q;
-        w->cap = cap;
-    }
-    w->queue[w->n++] = strdup(ref);
-    return 0;
-}
-
 static bool is_ancestor(plan_t *p, const char *anc, const char *desc)
 {
-    walk_t w = {p, {0}, NULL, 0, 0};
-    refset_init(&w.seen);
-    walk_push(&w, desc);
+    refqueue_t w;
+    refqueue_init(&w);
+    refqueue_push(&w, desc);
     bool found = false;
     for (size_t i = 0; i < w.n && !found; i++) {
-        if (!strcmp(w.queue[i], anc)) {
+        if (!strcmp(w.refs[i], anc)) {
             found = true;
             break;
         }
-        pobj_t *v = plan_version(p, w.queue[i]);
+        pobj_t *v = plan_version(p, w.refs[i]);
         if (v) {
             for (size_t k = 0; k < v->vi.nparents; k++)
-                walk_push(&w, v->vi.parents[k]);
+                refqueue_push(&w, v->vi.parents[k]);
         } else {
-            index_version_ref_each(p->st->ix, p->scope->id, w.queue[i], VREF_PARENT, walk_push, &w);
+            index_version_ref_each(p->st->ix, p->scope->id, w.refs[i], VREF_PARENT, refqueue_push,
+                                   &w);
         }
     }
-    for (size_t i = 0; i < w.n; i++)
-        free((void *)w.queue[i]);
-    free(w.queue);
-    refset_free(&w.seen);
+    refqueue_free(&w);
     return found;
 }
 

@@ -171,46 +171,20 @@ static void add_version(fetch_ctx_t *c, const char *ref)
     add_object(c, ref);
 }
 
-typedef struct {
-    const char **refs;
-    size_t n, cap;
-    refset_t seen;
-} walk_t;
-
-static int walk_push(void *ctx, const char *ref)
-{
-    walk_t *w = ctx;
-    if (!refset_add(&w->seen, ref))
-        return 0;
-    if (w->n == w->cap) {
-        size_t cap = w->cap ? w->cap * 2 : 16;
-        const char **p = realloc(w->refs, cap * sizeof *p);
-        if (!p)
-            return 1;
-        w->refs = p;
-        w->cap = cap;
-    }
-    w->refs[w->n++] = strdup(ref);
-    return w->refs[w->n - 1] ? 0 : 1;
-}
-
 /* Every ancestor of `from` through the parents in the index, stopping at `stop`. */
 static void add_history(fetch_ctx_t *c, const char *from, const char *stop)
 {
-    walk_t w = {0};
-    refset_init(&w.seen);
+    refqueue_t w;
+    refqueue_init(&w);
     if (stop)
         refset_add(&w.seen, stop);
-    walk_push(&w, from);
+    refqueue_push(&w, from);
     for (size_t i = 0; i < w.n; i++)
-        index_version_ref_each(c->st->ix, c->scope->id, w.refs[i], VREF_PARENT, walk_push, &w);
+        index_version_ref_each(c->st->ix, c->scope->id, w.refs[i], VREF_PARENT, refqueue_push, &w);
     /* oldest first, as Bit sends ancestors before the version they lead to */
-    for (size_t i = w.n; i-- > 0;) {
+    for (size_t i = w.n; i-- > 0;)
         add_version(c, w.refs[i]);
-        free((void *)w.refs[i]);
-    }
-    free(w.refs);
-    refset_free(&w.seen);
+    refqueue_free(&w);
 }
 
 static int add_tag_version_cb(void *ctx, const char *tag, const char *version)

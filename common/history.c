@@ -13,30 +13,6 @@ void history_ref(const char *scope, const char *name, char ref[REF_HEX])
     sha1_hex(id, strlen(id), ref);
 }
 
-typedef struct {
-    char (*refs)[REF_HEX];
-    size_t n, cap;
-    refset_t seen;
-} queue_t;
-
-static int queue_push(void *ctx, const char *ref)
-{
-    queue_t *q = ctx;
-    int added = refset_add_checked(&q->seen, ref);
-    if (added <= 0)
-        return added < 0;
-    if (q->n == q->cap) {
-        size_t cap = q->cap ? q->cap * 2 : 16;
-        void *p = realloc(q->refs, cap * sizeof *q->refs);
-        if (!p)
-            return 1;
-        q->refs = p;
-        q->cap = cap;
-    }
-    memcpy(q->refs[q->n++], ref, REF_HEX);
-    return 0;
-}
-
 static int array_push(void *ctx, const char *ref)
 {
     json_array_append_new(ctx, json_string(ref));
@@ -46,15 +22,15 @@ static int array_push(void *ctx, const char *ref)
 int history_store(store_t *st, const scope_row_t *scope, const char *name, const char *head,
                   json_t *tags, blob_batch_t *batch, err_t *err)
 {
-    queue_t q = {0};
-    refset_init(&q.seen);
-    int rc = head ? queue_push(&q, head) : 0;
+    refqueue_t q;
+    refqueue_init(&q);
+    int rc = head ? refqueue_push(&q, head) : 0;
     const char *tag;
     json_t *r;
     json_object_foreach(tags, tag, r)
     {
         if (rc == 0)
-            rc = queue_push(&q, json_string_value(r));
+            rc = refqueue_push(&q, json_string_value(r));
     }
     json_t *versions = json_array();
     bool complete = true;
@@ -82,11 +58,10 @@ int history_store(store_t *st, const scope_row_t *scope, const char *name, const
         json_array_foreach(parents, p, par)
         {
             if (rc == 0)
-                rc = queue_push(&q, json_string_value(par));
+                rc = refqueue_push(&q, json_string_value(par));
         }
     }
-    free(q.refs);
-    refset_free(&q.seen);
+    refqueue_free(&q);
     if (rc != 0) {
         json_decref(versions);
         return err_set(err, ERR_INTERNAL, "cannot walk the history of %s", name);

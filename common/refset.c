@@ -81,3 +81,36 @@ bool refset_has(const refset_t *s, const char *ref)
         return false;
     return s->used[slot_of(s, key)] != 0;
 }
+
+void refqueue_init(refqueue_t *q)
+{
+    memset(q, 0, sizeof *q);
+    refset_init(&q->seen);
+}
+
+void refqueue_free(refqueue_t *q)
+{
+    free(q->refs);
+    refset_free(&q->seen);
+    memset(q, 0, sizeof *q);
+}
+
+int refqueue_push(void *ctx, const char *ref)
+{
+    refqueue_t *q = ctx;
+    if (strlen(ref) != 40 || !is_hex(ref, 40))
+        return 0; /* not a ref: nothing to walk to */
+    int added = refset_add_checked(&q->seen, ref);
+    if (added <= 0)
+        return added < 0;
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 16;
+        void *p = realloc(q->refs, cap * sizeof *q->refs);
+        if (!p)
+            return 1;
+        q->refs = p;
+        q->cap = cap;
+    }
+    memcpy(q->refs[q->n++], ref, 41);
+    return 0;
+}
