@@ -615,7 +615,7 @@ int backup_restore(const char *file, const char *data_dir, const limits_t *lim,
         err_set(err, ERR_INTERNAL, "cannot create the blob store in %s", blobs);
         goto done;
     }
-    blob_batch_init(&r.batch, r.bs);
+    blob_batch_init(&r.batch, r.bs, NULL); /* restored blobs are files */
     static const tar_callbacks_t cb = {restore_begin, restore_data, restore_end};
     /* the index may be large; blob entries are bounded in restore_begin */
     tar_limits_t tl = {.max_entry_size = (uint64_t)1 << 50, .max_pax_size = 64 * 1024,

@@ -8,23 +8,38 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+
+#define SPOOL_MEM (4 * 1024 * 1024) /* a batch's small blobs kept in memory, at most */
 
 struct blobstore {
     char root[4096];
     int rootfd;
     int dirfd[256]; /* fan-out directories, opened once */
+    uint64_t inline_max;
 };
 
 struct blob_writer {
     blob_batch_t *batch;
-    int fd;
+    int fd;    /* -1 while the bytes are few enough to be an inline blob */
+    buf_t mem; /* those bytes */
     char tmp[64];
     crypto_generichash_state st;
     uint64_t size;
 };
+
+void blob_set_inline_max(blobstore_t *bs, uint64_t max)
+{
+    bs->inline_max = max;
+}
+
+uint64_t blob_inline_max(const blobstore_t *bs)
+{
+    return bs->inline_max;
+}
 
 const char *blob_root(blobstore_t *bs)
 {
@@ -39,6 +54,7 @@ blobstore_t *blob_open(const char *root)
     if (!bs)
         return NULL;
     snprintf(bs->root, sizeof bs->root, "%s", root);
+    bs->inline_max = 64 * 1024;
     for (int i = 0; i < 256; i++)
         bs->dirfd[i] = -1;
     if (mkdir(root, 0750) != 0 && errno != EEXIST)
@@ -76,13 +92,140 @@ void blob_close(blobstore_t *bs)
     free(bs);
 }
 
-void blob_batch_init(blob_batch_t *b, blobstore_t *bs)
+void blob_batch_init(blob_batch_t *b, blobstore_t *bs, index_t *ix)
 {
     memset(b, 0, sizeof *b);
     b->bs = bs;
+    b->ix = bs->inline_max ? ix : NULL;
+    b->spool_fd = -1;
+}
+
+static void spool_reset(blob_batch_t *b)
+{
+    if (b->spool_fd >= 0)
+        close(b->spool_fd);
+    b->spool_fd = -1;
+    b->spool_len = 0;
+    buf_reset(&b->spool);
+    b->n_inl = 0;
+}
+
+void blob_batch_free(blob_batch_t *b)
+{
+    spool_reset(b);
+    buf_free(&b->spool);
+    free(b->inl);
+    b->inl = NULL;
+    b->cap_inl = 0;
+}
+
+static int write_all(int fd, const void *data, size_t len, off_t off)
+{
+    const unsigned char *p = data;
+    while (len) {
+        ssize_t n = pwrite(fd, p, len, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+        off += n;
+    }
+    return 0;
+}
+
+static int read_all(int fd, void *data, size_t len, off_t off)
+{
+    unsigned char *p = data;
+    while (len) {
+        ssize_t n = pread(fd, p, len, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+        off += n;
+    }
+    return 0;
+}
+
+/* A small blob joins the batch's spool; past SPOOL_MEM the spool moves to an unnamed file. */
+static int spool_add(blob_batch_t *b, const char name[BLOB_HEX], const void *data, size_t len)
+{
+    if (b->n_inl == b->cap_inl) {
+        size_t cap = b->cap_inl ? b->cap_inl * 2 : 64;
+        blob_inline_t *p = realloc(b->inl, cap * sizeof *p);
+        if (!p)
+            return -1;
+        b->inl = p;
+        b->cap_inl = cap;
+    }
+    if (b->spool_fd < 0 && b->spool_len + len > SPOOL_MEM) {
+        b->spool_fd = openat(b->bs->rootfd, "tmp", O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
+        if (b->spool_fd < 0 || write_all(b->spool_fd, b->spool.data, b->spool.len, 0) != 0) {
+            log_error("msg=\"cannot spool small blobs\" error=\"%s\"", strerror(errno));
+            return -1;
+        }
+        buf_free(&b->spool);
+    }
+    if (b->spool_fd >= 0 ? write_all(b->spool_fd, data, len, (off_t)b->spool_len) != 0
+                         : !buf_append(&b->spool, data, len))
+        return -1;
+    blob_inline_t *e = &b->inl[b->n_inl++];
+    memcpy(e->name, name, BLOB_HEX);
+    e->off = b->spool_len;
+    e->len = len;
+    b->spool_len += len;
+    return 0;
+}
+
+/* Writes the spooled small blobs into the index, in the caller's transaction if one is open. */
+static int spool_flush(blob_batch_t *b)
+{
+    if (!b->n_inl)
+        return 0;
+    bool own = !index_in_transaction(b->ix);
+    if (own) {
+        if (index_begin(b->ix) != 0)
+            return -1;
+        index_quiet(b->ix); /* rows nothing names yet change no reply */
+    }
+    int64_t now = (int64_t)time(NULL);
+    buf_t tmp;
+    buf_init(&tmp);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < b->n_inl; i++) {
+        blob_inline_t *e = &b->inl[i];
+        const void *data = b->spool.data + e->off;
+        if (b->spool_fd >= 0) {
+            buf_reset(&tmp);
+            rc = buf_reserve(&tmp, e->len) ? read_all(b->spool_fd, tmp.data, e->len, (off_t)e->off)
+                                            : -1;
+            data = tmp.data;
+        }
+        if (rc == 0)
+            rc = index_blob_data_put(b->ix, e->name, data, e->len, now);
+    }
+    buf_free(&tmp);
+    if (own && (rc != 0 || index_commit(b->ix) != 0)) {
+        index_rollback(b->ix);
+        rc = -1;
+    }
+    if (rc == 0)
+        spool_reset(b);
+    return rc;
 }
 
 int blob_batch_sync(blob_batch_t *b)
+{
+    if (blob_batch_sync_files(b) != 0)
+        return -1;
+    return spool_flush(b);
+}
+
+int blob_batch_sync_files(blob_batch_t *b)
 {
     /* syncfs writes out every file and every directory change of the file system (sync(2):
      * "all pending modifications to filesystem metadata and cached file data"), so the renames
@@ -117,12 +260,9 @@ static int fanout(const char *name)
     return b;
 }
 
-blob_writer_t *blob_writer_new(blob_batch_t *batch)
+static int writer_open_file(blob_writer_t *w)
 {
-    blob_writer_t *w = calloc(1, sizeof *w);
-    if (!w)
-        return NULL;
-    w->batch = batch;
+    blob_batch_t *batch = w->batch;
     /* unique without a syscall: a random prefix per thread, then a counter */
     static _Thread_local unsigned char prefix[8];
     static _Thread_local uint64_t counter;
@@ -134,6 +274,19 @@ blob_writer_t *blob_writer_new(blob_batch_t *batch)
     w->fd = openat(batch->bs->rootfd, w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     if (w->fd < 0) {
         log_error("msg=\"cannot create blob temp file\" error=\"%s\"", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+blob_writer_t *blob_writer_new(blob_batch_t *batch)
+{
+    blob_writer_t *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->batch = batch;
+    w->fd = -1;
+    if (!batch->ix && writer_open_file(w) != 0) {
         free(w);
         return NULL;
     }
@@ -141,13 +294,10 @@ blob_writer_t *blob_writer_new(blob_batch_t *batch)
     return w;
 }
 
-int blob_writer_write(blob_writer_t *w, const void *data, size_t len)
+static int write_fd(int fd, const unsigned char *p, size_t len)
 {
-    const unsigned char *p = data;
-    crypto_generichash_update(&w->st, p, len);
-    w->size += len;
     while (len) {
-        ssize_t n = write(w->fd, p, len);
+        ssize_t n = write(fd, p, len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -158,12 +308,30 @@ int blob_writer_write(blob_writer_t *w, const void *data, size_t len)
     return 0;
 }
 
+int blob_writer_write(blob_writer_t *w, const void *data, size_t len)
+{
+    crypto_generichash_update(&w->st, data, len);
+    w->size += len;
+    if (w->fd < 0) {
+        if (w->size <= w->batch->bs->inline_max)
+            return buf_append(&w->mem, data, len) ? 0 : -1;
+        /* too large to be inline after all: a file, with what came so far */
+        if (writer_open_file(w) != 0 || write_fd(w->fd, w->mem.data, w->mem.len) != 0)
+            return -1;
+        buf_free(&w->mem);
+    }
+    return write_fd(w->fd, data, len);
+}
+
 void blob_writer_abort(blob_writer_t *w)
 {
     if (!w)
         return;
-    close(w->fd);
-    unlinkat(w->batch->bs->rootfd, w->tmp, 0);
+    if (w->fd >= 0) {
+        close(w->fd);
+        unlinkat(w->batch->bs->rootfd, w->tmp, 0);
+    }
+    buf_free(&w->mem);
     free(w);
 }
 
@@ -174,6 +342,12 @@ int blob_writer_commit(blob_writer_t *w, char name[BLOB_HEX], uint64_t *size)
     hex_encode(digest, sizeof digest, name);
     if (size)
         *size = w->size;
+    if (w->fd < 0) {
+        int rc = spool_add(w->batch, name, w->mem.data ? w->mem.data : (unsigned char *)"", w->mem.len);
+        buf_free(&w->mem);
+        free(w);
+        return rc;
+    }
     blobstore_t *bs = w->batch->bs;
     int d = fanout(name);
     int rc = 0;
@@ -230,8 +404,13 @@ bool blob_exists(blobstore_t *bs, const char *name)
     return blob_name_valid(name) && faccessat(bs->dirfd[fanout(name)], name + 2, F_OK, 0) == 0;
 }
 
-int blob_read(blobstore_t *bs, const char *name, uint64_t max, buf_t *out)
+int blob_read(blobstore_t *bs, index_t *ix, const char *name, uint64_t max, buf_t *out)
 {
+    if (ix) {
+        int rc = index_blob_data_get(ix, name, max, out);
+        if (rc <= 0)
+            return rc;
+    }
     int fd = blob_open_fd(bs, name);
     if (fd < 0)
         return -1;

@@ -53,6 +53,7 @@ static const struct {
     {"workers", K_COUNT, offsetof(config_t, workers), 0},
     {"reply_cache", K_CACHE, offsetof(config_t, reply_cache_bytes), 0},
     {"reply_cache_idle", K_INTERVAL, offsetof(config_t, reply_cache_idle_s), 0},
+    {"inline_blob_max", K_CACHE, offsetof(config_t, inline_blob_max), 0},
 };
 
 void config_defaults(config_t *c)
@@ -70,6 +71,7 @@ void config_defaults(config_t *c)
     c->workers = 8;
     c->reply_cache_bytes = 64 * MIB;
     c->reply_cache_idle_s = 30;
+    c->inline_blob_max = 64 * KIB;
 }
 
 /* "123", "64KiB", "8 MiB", "8GiB"; seconds take "30", "30s", "5m", "1h" */
@@ -199,6 +201,11 @@ int config_parse(config_t *c, const char *text, size_t len, const char *name, ch
     if (strcmp(c->log_level, "error") && strcmp(c->log_level, "warn") &&
         strcmp(c->log_level, "info") && strcmp(c->log_level, "debug")) {
         snprintf(err, errlen, "%s: log_level must be error, warn, info or debug", name);
+        return -1;
+    }
+    /* an upload holds one such blob in memory while it arrives */
+    if (c->inline_blob_max > 16 * MIB) {
+        snprintf(err, errlen, "%s: inline_blob_max must be at most 16MiB", name);
         return -1;
     }
     return 0;

@@ -25,6 +25,8 @@ typedef struct {
     uint64_t workers;           /* threads that run handlers (SQLite, fsync, Argon2id) */
     uint64_t reply_cache_bytes; /* fetch and GraphQL replies kept in memory; 0: off */
     uint64_t reply_cache_idle_s; /* a reply not asked for this long is dropped; 0: never */
+    /* storage */
+    uint64_t inline_blob_max; /* blobs up to this size are rows of the index; 0: all files */
 } config_t;
 
 void config_defaults(config_t *c);

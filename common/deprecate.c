@@ -55,7 +55,7 @@ int deprecate_components(store_t *st, const scope_row_t *scope, json_t *ids, boo
                        (unsigned long long)st->lim->max_fetch_ids);
     json_t *found = json_array(), *missing = json_array();
     blob_batch_t batch;
-    blob_batch_init(&batch, st->bs);
+    blob_batch_init(&batch, st->bs, st->ix);
     if (index_begin(st->ix) != 0) {
         json_decref(found);
         json_decref(missing);
@@ -96,6 +96,7 @@ int deprecate_components(store_t *st, const scope_row_t *scope, json_t *ids, boo
     }
     if (rc == 0 && blob_batch_sync(&batch) != 0)
         rc = err_set(err, ERR_INTERNAL, "cannot make the components durable");
+    blob_batch_free(&batch);
     json_t *f;
     json_array_foreach(found, i, f)
     {

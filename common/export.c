@@ -90,7 +90,7 @@ static int plan_load(plan_t *p, const char *client_id, err_t *err)
         buf_init(&payload);
         obj_type_t t;
         char ref[REF_HEX];
-        int rc = blob_read(p->st->bs, o->blob, p->st->lim->max_object_inflated, &raw);
+        int rc = blob_read(p->st->bs, p->st->ix, o->blob, p->st->lim->max_object_inflated, &raw);
         if (rc == 0)
             rc = obj_decode(raw.data, raw.len, p->st->lim->max_object_inflated, &t, ref, &payload,
                             err);
@@ -533,7 +533,7 @@ static void row_from_merge(plan_t *p, cmerge_t *m, const component_info_t *final
 static int write_components(plan_t *p, err_t *err)
 {
     blob_batch_t batch;
-    blob_batch_init(&batch, p->st->bs);
+    blob_batch_init(&batch, p->st->bs, p->st->ix);
     buf_t enc;
     buf_init(&enc);
     int64_t now = (int64_t)time(NULL);
@@ -554,18 +554,23 @@ static int write_components(plan_t *p, err_t *err)
             rc = blob_put(&batch, enc.data, enc.len, m->blob);
         if (rc != 0) {
             buf_free(&enc);
+            blob_batch_free(&batch);
             return err_set(err, ERR_INTERNAL, "cannot write a merged component");
         }
         m->size = (int64_t)enc.len;
         component_info_t final;
         if (component_info_parse(m->result, &final, err) != 0) {
             buf_free(&enc);
+            blob_batch_free(&batch);
             return -1;
         }
         row_from_merge(p, m, &final, now);
     }
     buf_free(&enc);
-    if (blob_batch_sync(&batch) != 0)
+    /* inside export_persist's transaction: small blobs commit with the rows naming them */
+    int rc = blob_batch_sync(&batch);
+    blob_batch_free(&batch);
+    if (rc != 0)
         return err_set(err, ERR_INTERNAL, "cannot make merged components durable");
     return 0;
 }
@@ -634,7 +639,7 @@ static int plan_write(plan_t *p, const char *client_id, err_t *err)
     }
     /* every changed component's VersionHistory, from the rows just written */
     blob_batch_t batch;
-    blob_batch_init(&batch, p->st->bs);
+    blob_batch_init(&batch, p->st->bs, ix);
     for (size_t c = 0; rc == 0 && c < p->ncomps; c++) {
         cmerge_t *m = &p->comps[c];
         if (!m->changed)
@@ -647,6 +652,7 @@ static int plan_write(plan_t *p, const char *client_id, err_t *err)
         rc = lane_plan_write(p, &batch, err);
     if (rc == 0 && blob_batch_sync(&batch) != 0)
         rc = -1;
+    blob_batch_free(&batch);
     char *result = rc == 0 ? json_dumps(p->ids, JSON_COMPACT) : NULL;
     if (rc == 0)
         rc = result ? index_pending_persisted(ix, s, client_id, result, (int64_t)time(NULL)) : -1;

@@ -123,7 +123,7 @@ static json_t *load_json(plan_t *p, pobj_t *o, err_t *err)
     obj_type_t t;
     char ref[REF_HEX];
     json_t *j = NULL;
-    if (blob_read(p->st->bs, o->blob, p->st->lim->max_object_inflated, &raw) == 0 &&
+    if (blob_read(p->st->bs, p->st->ix, o->blob, p->st->lim->max_object_inflated, &raw) == 0 &&
         obj_decode(raw.data, raw.len, p->st->lim->max_object_inflated, &t, ref, &payload, err) == 0)
         j = json_loadb((const char *)payload.data, payload.len, 0, NULL);
     buf_free(&raw);

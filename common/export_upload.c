@@ -208,7 +208,7 @@ export_upload_t *export_upload_begin(store_t *st, const scope_row_t *scope, cons
     u->scope = *scope;
     snprintf(u->client_id, sizeof u->client_id, "%s", client_id);
     snprintf(u->owner, sizeof u->owner, "%s", owner ? owner : "");
-    blob_batch_init(&u->batch, st->bs);
+    blob_batch_init(&u->batch, st->bs, st->ix);
     refset_init(&u->seen);
     static const tar_callbacks_t cb = {upload_entry_begin, upload_entry_data, upload_entry_end};
     /* a compressed object is at most a little larger than what it inflates to */
@@ -240,6 +240,8 @@ int export_upload_feed(export_upload_t *u, const unsigned char *data, size_t len
 void export_upload_set_index(export_upload_t *u, index_t *ix)
 {
     u->st_copy.ix = ix;
+    if (u->batch.ix)
+        u->batch.ix = ix;
 }
 
 int export_upload_finish(export_upload_t *u, err_t *err)
@@ -249,14 +251,17 @@ int export_upload_finish(export_upload_t *u, err_t *err)
         upload_entry_drop(u);
         return err_set(err, ERR_BAD_REQUEST, "invalid tar: %s", tar_reader_error(u->tar));
     }
-    if (blob_batch_sync(&u->batch) != 0)
+    /* large blobs are files, made durable before the transaction; small ones are rows of it */
+    if (blob_batch_sync_files(&u->batch) != 0)
         return err_set(err, ERR_INTERNAL, "cannot make the upload durable");
     index_t *ix = u->st->ix;
     if (index_begin(ix) != 0)
         return err_set(err, ERR_INTERNAL, "index busy");
     index_quiet(ix); /* pending rows are in no reply until ExportPersist */
     int64_t now = (int64_t)time(NULL);
-    int rc = index_pending_create(ix, u->scope.id, u->client_id, u->owner[0] ? u->owner : NULL, now);
+    int rc = blob_batch_sync(&u->batch) == 0 ? 0 : -1;
+    if (rc == 0)
+        rc = index_pending_create(ix, u->scope.id, u->client_id, u->owner[0] ? u->owner : NULL, now);
     for (size_t i = 0; rc == 0 && i < u->n; i++) {
         upload_entry_t *e = &u->entries[i];
         rc = index_pending_object_put(ix, u->scope.id, u->client_id, e->ref, e->type, e->blob,
@@ -279,6 +284,7 @@ void export_upload_free(export_upload_t *u)
         return;
     upload_entry_drop(u);
     tar_reader_free(u->tar);
+    blob_batch_free(&u->batch);
     refset_free(&u->seen);
     free(u->entries);
     free(u);

@@ -81,13 +81,8 @@ static int index_problem(void *ctx, const char *text)
     return 0;
 }
 
-static int check_blob_name(void *ctx, const char *name, int64_t mtime)
+static int add_bad(fsck_t *f, const char *name)
 {
-    (void)mtime;
-    fsck_t *f = ctx;
-    f->rep->blobs++;
-    if (blob_verify(f->st->bs, name) || !blob_exists(f->st->bs, name))
-        return 0; /* a blob gc removed meanwhile is no damage */
     if (f->nbad == f->capbad) {
         size_t cap = f->capbad ? f->capbad * 2 : 16;
         void *p = realloc(f->bad, cap * sizeof *f->bad);
@@ -99,6 +94,18 @@ static int check_blob_name(void *ctx, const char *name, int64_t mtime)
     memcpy(f->bad[f->nbad++], name, BLOB_HEX);
     f->rep->damaged_blobs++;
     problem(f, "blob %s: its content does not match its name", name);
+    return 0;
+}
+
+static int check_blob_name(void *ctx, const char *name, int64_t mtime)
+{
+    (void)mtime;
+    fsck_t *f = ctx;
+    f->rep->blobs++;
+    if (blob_verify(f->st->bs, name) || !blob_exists(f->st->bs, name))
+        return 0; /* a blob gc removed meanwhile is no damage */
+    if (add_bad(f, name))
+        return 1;
     if (f->quarantine) {
         if (blob_quarantine(f->st->bs, name, f->quarantine) == 0) {
             f->rep->quarantined++;
@@ -109,6 +116,56 @@ static int check_blob_name(void *ctx, const char *name, int64_t mtime)
         }
     }
     return 0;
+}
+
+static int check_inline_blob(void *ctx, const char *name, const void *data, size_t len)
+{
+    fsck_t *f = ctx;
+    f->rep->blobs++;
+    unsigned char digest[32];
+    char hex[BLOB_HEX];
+    crypto_generichash(digest, sizeof digest, data, len, NULL, 0);
+    hex_encode(digest, sizeof digest, hex);
+    return strcmp(hex, name) == 0 ? 0 : add_bad(f, name);
+}
+
+/* --repair for damaged inline blobs: the bytes go to the quarantine directory as a file, the
+ * row goes. After the walk, which must not see its own table change. */
+static void quarantine_inline(fsck_t *f, size_t from)
+{
+    buf_t data;
+    buf_init(&data);
+    for (size_t i = from; i < f->nbad; i++) {
+        const char *name = f->bad[i];
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", f->quarantine, name);
+        FILE *fp = NULL;
+        bool ok = index_blob_data_get(f->st->ix, name, UINT64_MAX - 1, &data) == 0 &&
+                  (mkdir(f->quarantine, 0750) == 0 || errno == EEXIST) &&
+                  (fp = fopen(path, "wbx")) != NULL && fwrite(data.data, 1, data.len, fp) == data.len;
+        if (fp && fclose(fp) != 0)
+            ok = false;
+        if (ok && index_blob_data_delete(f->st->ix, name) == 0) {
+            f->rep->quarantined++;
+            fprintf(f->out, "repair: blob %s moved to %s/%s\n", name, f->quarantine, name);
+        } else {
+            fprintf(f->out, "repair: cannot move blob %s to %s: %s\n", name, f->quarantine,
+                    strerror(errno));
+        }
+    }
+    buf_free(&data);
+}
+
+/* The blob is stored, as a file or a row. */
+static bool blob_stored(fsck_t *f, const char *blob)
+{
+    if (blob_exists(f->st->bs, blob))
+        return true;
+    buf_t data;
+    buf_init(&data);
+    bool found = index_blob_data_get(f->st->ix, blob, UINT64_MAX - 1, &data) == 0;
+    buf_free(&data);
+    return found;
 }
 
 static int blob_cmp(const void *a, const void *b)
@@ -133,14 +190,17 @@ static void decode_blob(fsck_t *f, const char *blob, blob_check_t *bc)
     }
     int fd = blob_open_fd(f->st->bs, blob);
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
+    buf_t mem; /* an inline blob's bytes */
+    buf_init(&mem);
+    bool inl = fd < 0 && index_blob_data_get(f->st->ix, blob, UINT64_MAX - 1, &mem) == 0;
+    if (!inl && (fd < 0 || fstat(fd, &st) != 0)) {
         if (fd >= 0)
             close(fd);
         bc->state = BC_MISSING;
         snprintf(bc->why, sizeof bc->why, "its blob %s is missing", blob);
         return;
     }
-    bc->size = (uint64_t)st.st_size;
+    bc->size = inl ? (uint64_t)mem.len : (uint64_t)st.st_size;
     obj_decoder_t d;
     obj_decoder_init(&d, f->st->lim->max_object_inflated);
     err_t err;
@@ -148,9 +208,13 @@ static void decode_blob(fsck_t *f, const char *blob, blob_check_t *bc)
     unsigned char chunk[65536];
     ssize_t n;
     int rc = 0;
-    while (rc == 0 && (n = read(fd, chunk, sizeof chunk)) > 0)
+    if (inl)
+        rc = obj_decoder_feed(&d, mem.data, mem.len, &err);
+    while (!inl && rc == 0 && (n = read(fd, chunk, sizeof chunk)) > 0)
         rc = obj_decoder_feed(&d, chunk, (size_t)n, &err);
-    close(fd);
+    if (!inl)
+        close(fd);
+    buf_free(&mem);
     if (rc == 0)
         rc = obj_decoder_finish(&d, &err);
     if (rc == 0) {
@@ -220,8 +284,8 @@ static int check_pending(void *ctx, int64_t scope, const char *client_id, const 
         return 0;
     }
     /* the export may have expired and gc taken its blobs meanwhile: ask again */
-    if (!blob_exists(f->st->bs, blob) && index_blob_referenced(f->st->ix, blob) == 0 &&
-        !blob_exists(f->st->bs, blob))
+    if (!blob_stored(f, blob) && index_blob_referenced(f->st->ix, blob) == 0 &&
+        !blob_stored(f, blob))
         problem(f, "pending export %s clientId %s: object %s: its blob %s is missing",
                 scope_name(f, scope), client_id, ref, blob);
     return 0;
@@ -295,6 +359,13 @@ int fsck_run(store_t *st, const char *quarantine, FILE *out, fsck_report_t *rep,
         err_set(err, ERR_INTERNAL, "cannot list the blob store");
         goto done;
     }
+    size_t files_bad = f.nbad;
+    if (index_blob_data_each(st->ix, check_inline_blob, &f) != 0 || f.out_of_memory) {
+        err_set(err, ERR_INTERNAL, "cannot read the inline blobs: %s", index_errmsg(st->ix));
+        goto done;
+    }
+    if (f.quarantine)
+        quarantine_inline(&f, files_bad);
     if (f.nbad)
         qsort(f.bad, f.nbad, sizeof *f.bad, blob_cmp);
     if (index_object_each_all(st->ix, check_object, &f) != 0 ||

@@ -50,6 +50,22 @@ int gc_run(store_t *st, uint64_t grace_s, uint64_t pending_expiry_s, gc_stats_t 
                        index_errmsg(st->ix));
     }
     gc_walk_t g = {st, now - (int64_t)grace_s, stats, err};
+    /* inline blobs: one statement, in the same transaction as the question whether anything
+     * names them, so no upload can be naming one at that moment */
+    int64_t inline_n = 0, inline_bytes = 0;
+    uint64_t deleted = 0, freed = 0;
+    if (index_begin(st->ix) != 0)
+        return err_set(err, ERR_INTERNAL, "index busy: %s", index_errmsg(st->ix));
+    index_quiet(st->ix);
+    if (index_blob_data_stats(st->ix, &inline_n, &inline_bytes) != 0 ||
+        index_blob_data_gc(st->ix, g.stale_before, &deleted, &freed) != 0 ||
+        index_commit(st->ix) != 0) {
+        index_rollback(st->ix);
+        return err_set(err, ERR_INTERNAL, "cannot collect inline blobs: %s", index_errmsg(st->ix));
+    }
+    stats->blobs_seen += (uint64_t)inline_n;
+    stats->blobs_deleted += deleted;
+    stats->bytes_freed += freed;
     int rc = blob_each(st->bs, gc_blob, &g);
     if (rc != 0)
         return err->kind != ERR_NONE ? -1 : err_set(err, ERR_INTERNAL, "cannot list the blob store");

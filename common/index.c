@@ -100,6 +100,12 @@ enum {
     Q_PENDING_OBJECTS_ORPHANED,
     Q_DATA_VERSION,
     Q_VREF_OBJECTS,
+    Q_BLOB_DATA_PUT,
+    Q_BLOB_DATA_GET,
+    Q_BLOB_DATA_EACH,
+    Q_BLOB_DATA_GC,
+    Q_BLOB_DATA_STATS,
+    Q_BLOB_DATA_DELETE,
     Q__COUNT
 };
 
@@ -240,8 +246,9 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_SCOPE_COUNT_ALL] = "SELECT count(*) FROM scopes",
     [Q_PENDING_OBJECT_EACH_ALL] = "SELECT scope_id, client_id, ref, type, blob, size"
                                   " FROM pending_objects ORDER BY blob",
-    [Q_BLOB_EACH_REFERENCED] = "SELECT blob FROM objects UNION SELECT blob FROM pending_objects"
-                               " ORDER BY 1",
+    [Q_BLOB_EACH_REFERENCED] = "SELECT blob FROM (SELECT blob FROM objects UNION"
+                               " SELECT blob FROM pending_objects)"
+                               " WHERE blob NOT IN (SELECT name FROM blob_data) ORDER BY 1",
     [Q_BLOB_OBJECT_ROW] = "SELECT scope_id, ref FROM objects WHERE blob = ?1 LIMIT 1",
     [Q_PENDING_DROP_BY_BLOB] = "DELETE FROM pending WHERE state = 'uploaded' AND (scope_id, client_id)"
                                " IN (SELECT scope_id, client_id FROM pending_objects WHERE blob = ?1)",
@@ -251,6 +258,17 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_VREF_OBJECTS] = "SELECT vr.ref, o.type, o.blob, o.size FROM version_refs vr JOIN objects o"
                        " ON o.scope_id = vr.scope_id AND o.ref = vr.ref"
                        " WHERE vr.scope_id = ?1 AND vr.version = ?2 AND vr.kind = ?3",
+    /* a row stored again is young again: gc's grace then protects it until it is named */
+    [Q_BLOB_DATA_PUT] = "INSERT INTO blob_data(name, data, created_at) VALUES (?1, ?2, ?3)"
+                        " ON CONFLICT(name) DO UPDATE SET created_at = excluded.created_at",
+    [Q_BLOB_DATA_GET] = "SELECT data FROM blob_data WHERE name = ?1",
+    [Q_BLOB_DATA_EACH] = "SELECT name, data FROM blob_data ORDER BY name",
+    [Q_BLOB_DATA_GC] = "DELETE FROM blob_data WHERE created_at < ?1"
+                       " AND NOT EXISTS (SELECT 1 FROM objects WHERE blob = blob_data.name)"
+                       " AND NOT EXISTS (SELECT 1 FROM pending_objects WHERE blob = blob_data.name)"
+                       " RETURNING length(data)",
+    [Q_BLOB_DATA_STATS] = "SELECT count(*), coalesce(sum(length(data)), 0) FROM blob_data",
+    [Q_BLOB_DATA_DELETE] = "DELETE FROM blob_data WHERE name = ?1",
 };
 
 struct index {
@@ -946,6 +964,97 @@ int index_blob_referenced(index_t *ix, const char *blob)
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+/* ---- inline blobs */
+
+bool index_in_transaction(index_t *ix)
+{
+    return !sqlite3_get_autocommit(ix->db);
+}
+
+int index_blob_data_put(index_t *ix, const char *name, const void *data, size_t len, int64_t now)
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_BLOB_DATA_PUT, "t", name);
+    if (!st || sqlite3_bind_blob64(st, 2, data, len, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 3, now) != SQLITE_OK)
+        return -1;
+    return run(ix, st) == 0 ? 0 : -1;
+}
+
+int index_blob_data_get(index_t *ix, const char *name, uint64_t max, buf_t *out)
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_BLOB_DATA_GET, "t", name);
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const void *p = sqlite3_column_blob(st, 0);
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        buf_reset(out);
+        if (n > max || !buf_reserve(out, n)) {
+            sqlite3_reset(st);
+            return -1;
+        }
+        if (n)
+            memcpy(out->data, p, n);
+        out->len = n;
+        out->data[n] = 0;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+int index_blob_data_each(index_t *ix,
+                         int (*fn)(void *ctx, const char *name, const void *data, size_t len),
+                         void *ctx)
+{
+    sqlite3_stmt *st = prep(ix, Q_BLOB_DATA_EACH);
+    if (!st)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const void *p = sqlite3_column_blob(st, 1);
+        if (fn(ctx, col(st, 0), p ? p : "", (size_t)sqlite3_column_bytes(st, 1))) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int index_blob_data_gc(index_t *ix, int64_t stale_before, uint64_t *n, uint64_t *bytes)
+{
+    sqlite3_stmt *st = prep_bind(ix, Q_BLOB_DATA_GC, "i", stale_before);
+    if (!st)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        (*n)++;
+        *bytes += (uint64_t)sqlite3_column_int64(st, 0);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int index_blob_data_stats(index_t *ix, int64_t *n, int64_t *bytes)
+{
+    sqlite3_stmt *st = prep(ix, Q_BLOB_DATA_STATS);
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *n = sqlite3_column_int64(st, 0);
+        *bytes = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int index_blob_data_delete(index_t *ix, const char *name)
+{
+    return run(ix, prep_bind(ix, Q_BLOB_DATA_DELETE, "t", name)) == 0 ? 0 : -1;
 }
 
 int index_object_each_all(index_t *ix,

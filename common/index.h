@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "error.h"
 #include "hash.h"
 #include "object.h"
@@ -154,6 +155,19 @@ int index_pending_count_owner(index_t *ix, const char *owner, int64_t *n);
 
 /* Is this blob referenced by any object or pending object row? 0 yes, 1 no, -1 error */
 int index_blob_referenced(index_t *ix, const char *blob);
+/* Inline blobs: small blobs kept as rows of the index rather than files of the blob store
+ * (blob.c decides which). The blob layer writes them; readers ask here first. */
+bool index_in_transaction(index_t *ix);
+int index_blob_data_put(index_t *ix, const char *name, const void *data, size_t len, int64_t now);
+/* 0 with out holding the bytes (NUL-terminated), 1 absent, -1 error or larger than max */
+int index_blob_data_get(index_t *ix, const char *name, uint64_t max, buf_t *out);
+int index_blob_data_each(index_t *ix,
+                         int (*fn)(void *ctx, const char *name, const void *data, size_t len),
+                         void *ctx);
+/* Deletes the rows created before stale_before that no object or pending object names. */
+int index_blob_data_gc(index_t *ix, int64_t stale_before, uint64_t *n, uint64_t *bytes);
+int index_blob_data_stats(index_t *ix, int64_t *n, int64_t *bytes);
+int index_blob_data_delete(index_t *ix, const char *name);
 /* Every object row, for fsck, in blob order: scope, ref, type, blob, size */
 int index_object_each_all(index_t *ix,
                           int (*fn)(void *ctx, int64_t scope, const char *ref, obj_type_t type,
@@ -168,7 +182,8 @@ int index_pending_object_each_all(index_t *ix,
                                             const char *ref, obj_type_t type, const char *blob,
                                             int64_t size),
                                   void *ctx);
-/* Each blob some object or pending object row names, once, in name order. */
+/* Each blob some object or pending object row names, once, in name order, but for inline
+ * blobs (those travel with the index). */
 int index_blob_each_referenced(index_t *ix, int (*fn)(void *ctx, const char *blob), void *ctx);
 /* One object row naming blob: 0, or 1 when only pending objects (or nothing) name it. */
 int index_blob_object_row(index_t *ix, const char *blob, int64_t *scope, char ref[REF_HEX]);

@@ -33,12 +33,13 @@ int store_scope_create(store_t *st, const char *name, bool is_public, err_t *err
     buf_t enc;
     buf_init(&enc);
     blob_batch_t batch;
-    blob_batch_init(&batch, st->bs);
+    blob_batch_init(&batch, st->bs, st->ix);
     int rc = text && obj_encode(OBJ_SCOPEMETA, ref, text, strlen(text), &enc) == 0 &&
                      blob_put(&batch, enc.data, enc.len, blob) == 0 && blob_batch_sync(&batch) == 0
                  ? 0
                  : -1;
     free(text);
+    blob_batch_free(&batch);
     int64_t size = (int64_t)enc.len;
     buf_free(&enc);
     if (rc != 0)
@@ -67,7 +68,7 @@ int store_object_load(store_t *st, int64_t scope, const char *ref, obj_type_t *t
     buf_t raw;
     buf_init(&raw);
     char got[REF_HEX];
-    if (blob_read(st->bs, row.blob, st->lim->max_object_inflated, &raw) != 0) {
+    if (blob_read(st->bs, st->ix, row.blob, st->lim->max_object_inflated, &raw) != 0) {
         buf_free(&raw);
         return err_set(err, ERR_INTERNAL, "blob %s of object %s is unreadable", row.blob, ref);
     }

@@ -26,6 +26,8 @@ int app_open(app_t *app, err_t *err)
     snprintf(blobs, sizeof blobs, "%s/blobs", app->cfg.data_dir);
     snprintf(app->index_path, sizeof app->index_path, "%s/index.db", app->cfg.data_dir);
     app->bs = blob_open(blobs);
+    if (app->bs)
+        blob_set_inline_max(app->bs, app->cfg.inline_blob_max);
     if (!app->bs)
         return err_set(err, ERR_INTERNAL, "cannot open blob store %s", blobs);
     app->login_failures = ratelimit_new(app->cfg.lim.login_failures, app->cfg.lim.login_window_s);

@@ -1,5 +1,6 @@
 /* POST /<scope>/api/scope/fetch: a tar of stored objects, copied from the blob store as stored
- * (never re-compressed), with the exact Content-Length known before the first byte. */
+ * (never re-compressed), with the exact Content-Length known before the first byte. Small
+ * blobs come from the index, one row at a time; large ones are read from their files. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "tar.h"
 
 typedef struct {
+    app_t *app;
     blobstore_t *bs;
     fetch_list_t list;
     char start[256], end[256]; /* modern clients' .BIT.START / .BIT.END contents */
@@ -24,6 +26,7 @@ typedef struct {
     int stage; /* 0 header, 1 content, 2 padding */
     uint64_t off;
     int fd;
+    buf_t inl; /* the current object's bytes when its blob is inline */
     uint64_t produced;
 } tar_stream_t;
 
@@ -37,6 +40,7 @@ static void stream_free(void *cls)
     tar_stream_t *s = cls;
     if (s->fd >= 0)
         close(s->fd);
+    buf_free(&s->inl);
     fetch_list_free(&s->list);
     free(s);
 }
@@ -53,6 +57,23 @@ static void part_info(tar_stream_t *s, const char **name, uint64_t *size, const 
         fetch_item_t *it = &s->list.items[s->part];
         *name = it->ref, *size = (uint64_t)it->size, *mem = NULL;
     }
+}
+
+/* Where the object's bytes are: the index for small blobs, a file for large ones; each looks
+ * at the other when it misses (the inline limit may have changed since the blob was stored). */
+static int open_part(tar_stream_t *s, const fetch_item_t *it)
+{
+    bool small = (uint64_t)it->size <= blob_inline_max(s->bs);
+    index_t *ix = app_index(s->app);
+    buf_reset(&s->inl);
+    if (small && ix && index_blob_data_get(ix, it->blob, (uint64_t)it->size, &s->inl) == 0)
+        return s->inl.len == (size_t)it->size ? 0 : -1;
+    s->fd = blob_open_fd(s->bs, it->blob);
+    if (s->fd >= 0)
+        return 0;
+    if (!small && ix && index_blob_data_get(ix, it->blob, (uint64_t)it->size, &s->inl) == 0)
+        return s->inl.len == (size_t)it->size ? 0 : -1;
+    return -1;
 }
 
 static void next_part(tar_stream_t *s)
@@ -102,8 +123,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
             s->stage = 1;
             s->off = 0;
             if (!mem) {
-                s->fd = blob_open_fd(s->bs, s->list.items[s->part].blob);
-                if (s->fd < 0) {
+                if (open_part(s, &s->list.items[s->part]) != 0) {
                     log_error("msg=\"blob missing during fetch\" blob=%s",
                               s->list.items[s->part].blob);
                     return MHD_CONTENT_READER_END_WITH_ERROR;
@@ -114,6 +134,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
             size_t n = max - out < left ? max - out : (size_t)left;
             if (mem) {
                 memcpy(buf + out, mem + s->off, n);
+            } else if (s->fd < 0) {
+                memcpy(buf + out, s->inl.data + s->off, n);
             } else if (n) {
                 ssize_t got = pread(s->fd, buf + out, n, (off_t)s->off);
                 if (got <= 0)
@@ -191,6 +213,7 @@ int handle_fetch(req_t *r)
         return MHD_NO;
     }
     s->fd = -1;
+    s->app = r->app;
     s->bs = r->app->bs;
     fetch_list_init(&s->list);
     store_t st = app_store(r->app);

@@ -52,7 +52,12 @@ static void read_gauges(app_t *app, metrics_gauges_t *g)
     }
     if (now - blobs_read_at >= BLOB_GAUGES_TTL) {
         blob_count_t c = {app->bs, 0, 0};
-        bool ok = blob_each(app->bs, count_blob, &c) == 0;
+        index_t *ix = app_index(app);
+        int64_t inline_n = 0, inline_bytes = 0; /* small blobs are rows of the index */
+        bool ok = ix && index_blob_data_stats(ix, &inline_n, &inline_bytes) == 0 &&
+                  blob_each(app->bs, count_blob, &c) == 0;
+        c.n += inline_n;
+        c.bytes += inline_bytes;
         cached.blobs = ok ? c.n : -1;
         cached.blob_bytes = ok ? c.bytes : -1;
         blobs_read_at = ok ? now : 0;

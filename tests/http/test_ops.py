@@ -23,6 +23,9 @@ from harness import REPO, SCOPE, SCOPED_BIN, Failure, capture, case, check, clie
 
 HELLO_PUT = ("ref-283", 4)
 HOUR = 3600
+# the file store: these cases damage and age blob files (tests/unit/test_ops.c does the same to
+# inline blobs, the rows of the index that small blobs are by default)
+FILES_ONLY = "inline_blob_max = 0\n"
 
 
 def run_scoped(d, *args, config=None, check_rc=None, timeout=120):
@@ -123,7 +126,7 @@ def normalized_tar(body):
 @case("fsck: a clean store passes beside the daemon (an orphan blob is no damage); a flipped byte "
       "in a blob, a missing blob and a tag naming no Version are found; --repair quarantines")
 def fsck_finds_damage(ctx):
-    d = ctx.daemon()
+    d = ctx.daemon(config=FILES_ONLY)
     s = d.scope()
     eq(s.export(capture(*HELLO_PUT), client_id_of(*HELLO_PUT)), [f"{SCOPE}/hello@1.0.0"], "export")
     put_orphan(d, b"left over by an upload that died", age=2 * HOUR)
@@ -171,7 +174,7 @@ def fsck_finds_damage(ctx):
 @case("gc: beside 6 running exports, deletes an old orphan blob and an expired pending export's "
       "blobs, keeps every referenced and every young blob")
 def gc_beside_exports(ctx):
-    d = ctx.daemon()
+    d = ctx.daemon(config=FILES_ONLY)
     errors = []
     export_components(d, range(4), "before", errors)
     check(not errors, f"exports before gc: {errors}")
@@ -621,3 +624,35 @@ def daemon_upkeep(ctx):
     check(metric_value(text, "scoped_gc_deleted_blobs_total") >= 1, "gc deletions in /metrics")
     check(metric_value(text, "scoped_wal_checkpoints_total", {"result": "done"}) >= 1, "checkpoints in /metrics")
     run_scoped(d.data, "fsck", config=conf, check_rc=0)
+
+
+@case("storage: small blobs are rows of the index and large ones files (inline_blob_max); a "
+      "fetch returns both byte for byte; with inline_blob_max = 0 every blob is a file")
+def inline_and_file_blobs(ctx):
+    from bitobj import FetchReply, component, source, version
+    big = source(os.urandom(200 * 1024))   # random bytes: compressed, still past 64 KiB
+    small = source(b"module.exports = 'small';\n")
+    ver = version({"big.bin": big, "index.js": small}, comp="mixed")
+    objs = [component("mixed", {"1.0.0": ver.ref}), ver, big, small]
+    for conf, files_only in ((None, False), (FILES_ONLY, True)):
+        d = ctx.daemon(config=conf)
+        s = d.scope()
+        eq(s.export(make_tar(objs), "1795300000901"), [f"{SCOPE}/mixed@1.0.0"], "export")
+        rows = dict(index_rows(d, "SELECT ref, blob FROM objects"))
+        inline = {b for (b,) in index_rows(d, "SELECT name FROM blob_data")}
+        files = set(blob_files(d))
+        for o in objs:
+            blob = rows[o.ref]
+            if files_only or o is big:
+                check(blob in files and blob not in inline, f"{o!r} is a file ({conf!r})")
+            else:
+                check(blob in inline and blob not in files, f"{o!r} is a row of the index")
+        for modern in (False, True):
+            r = s.fetch([f"{SCOPE}/mixed@1.0.0"], modern=modern)
+            eq(r.status, 200, "fetch")
+            got = FetchReply(r.body, SCOPE, modern=modern).objects
+            for o in objs[1:]:
+                check(o.ref in got and got[o.ref].compressed == o.compressed,
+                      f"{o!r} fetched back byte for byte (modern={modern}, {conf!r})")
+        p = run_scoped(d.data, "fsck", check_rc=0)
+        check("no damage" in p.stdout, f"fsck: {p.stdout}")

@@ -1,6 +1,9 @@
 /* The operator's tools on a store holding bitbin283's export of hello (captures/ref-283):
- * gc's race with an upload re-using a blob, gc's grace, fsck on damage, backup and restore. */
+ * gc's race with an upload re-using a blob, gc's grace, fsck on damage, backup and restore.
+ * Those run on the file store (inline_blob_max 0: every blob a file); test_inline runs them
+ * again on a store with the default, where hello's small blobs are rows of the index. */
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -39,8 +42,10 @@ static void set_age(const char *name, int64_t seconds)
 static int put(const void *data, size_t len, char name[BLOB_HEX])
 {
     blob_batch_t b;
-    blob_batch_init(&b, st.bs);
-    return blob_put(&b, data, len, name) == 0 && blob_batch_sync(&b) == 0 ? 0 : -1;
+    blob_batch_init(&b, st.bs, st.ix);
+    int rc = blob_put(&b, data, len, name) == 0 && blob_batch_sync(&b) == 0 ? 0 : -1;
+    blob_batch_free(&b);
+    return rc;
 }
 
 static int upload(const char *capture, const char *client_id)
@@ -261,6 +266,124 @@ static void test_backup_restore(void)
     CHECK(access(target, F_OK) != 0);
 }
 
+static int count_files(void *ctx, const char *name, int64_t mtime)
+{
+    (void)name;
+    (void)mtime;
+    (*(int64_t *)ctx)++;
+    return 0;
+}
+
+static void sql(const char *db_path, const char *text)
+{
+    sqlite3 *db;
+    CHECK(sqlite3_open(db_path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, text, NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/* Small blobs as rows of the index: no file per object; fsck checks and quarantines rows; gc
+ * collects the rows of an expired export after the grace, and only those; a backup carries
+ * them in the index and the restored store checks clean. */
+static void test_inline(void)
+{
+    char d[] = "/tmp/scoped-unit-inline-XXXXXX", path[300], db_path[300];
+    CHECK(mkdtemp(d) != NULL);
+    snprintf(path, sizeof path, "%s/blobs", d);
+    snprintf(db_path, sizeof db_path, "%s/index.db", d);
+    err_t err;
+    err_init(&err);
+    store_t saved = st;
+    scope_row_t saved_scope = scope;
+    st.bs = blob_open(path); /* the default limit: 64 KiB */
+    st.ix = index_open(db_path, &err);
+    CHECK(st.bs && st.ix && index_migrate(st.ix, &err) == 0);
+    CHECK(blob_inline_max(st.bs) == 64 * 1024);
+    CHECK(store_scope_create(&st, "myorg.myscope", false, &err) == 0);
+    CHECK(index_scope_get(st.ix, "myorg.myscope", &scope) == 0);
+    json_t *ids = NULL;
+    CHECK(upload("ref-283/004-POST-api_scope_put.req.bin", "1795304967173") == 0);
+    CHECK(export_persist(&st, &scope, "1795304967173", "tester", &ids, &err) == 0);
+    json_decref(ids);
+    int64_t files = 0, rows = 0, bytes = 0, objects = 0;
+    CHECK(blob_each(st.bs, count_files, &files) == 0 && files == 0);
+    CHECK(index_blob_data_stats(st.ix, &rows, &bytes) == 0 && rows == base && bytes > 0);
+    CHECK(index_object_count_all(st.ix, &objects) == 0 && objects == base);
+
+    /* fsck: clean, then a flipped byte in the Version's row is found and quarantined */
+    fsck_report_t rep;
+    FILE *out = tmpfile();
+    CHECK(fsck_run(&st, NULL, out, &rep, &err) == 0);
+    CHECK(rep.problems == 0 && rep.blobs == (uint64_t)base && rep.objects == (uint64_t)base);
+    char ver[REF_HEX];
+    object_row_t row;
+    CHECK(index_tag_get(st.ix, scope.id, "hello", "1.0.0", ver) == 0);
+    CHECK(index_object_get(st.ix, scope.id, ver, &row) == 0 && row.type == OBJ_VERSION);
+    json_t *vj = store_object_json(&st, scope.id, ver, OBJ_VERSION, &err); /* read from a row */
+    CHECK(json_is_object(vj));
+    json_decref(vj);
+    buf_t good;
+    buf_init(&good);
+    CHECK(blob_read(st.bs, st.ix, row.blob, 1 << 20, &good) == 0 && good.len > 20);
+    char upd[400];
+    snprintf(upd, sizeof upd,
+             "UPDATE blob_data SET data = substr(data, 1, 20) || x'00' || substr(data, 22)"
+             " WHERE name = '%s'", row.blob);
+    sql(db_path, upd);
+    CHECK(fsck_run(&st, NULL, out, &rep, &err) == 0);
+    CHECK(rep.damaged_blobs == 1 && rep.problems == 2 && rep.quarantined == 0);
+    char quarantine[300], quarantined[400];
+    snprintf(quarantine, sizeof quarantine, "%s/quarantine", d);
+    snprintf(quarantined, sizeof quarantined, "%s/%s", quarantine, row.blob);
+    CHECK(fsck_run(&st, quarantine, out, &rep, &err) == 0);
+    CHECK(rep.quarantined == 1 && access(quarantined, F_OK) == 0);
+    CHECK(fsck_run(&st, NULL, out, &rep, &err) == 0);
+    CHECK(rep.damaged_blobs == 0 && rep.problems == 1); /* the row names a missing blob */
+    blob_batch_t b; /* the good bytes back */
+    blob_batch_init(&b, st.bs, st.ix);
+    char name[BLOB_HEX];
+    CHECK(blob_put(&b, good.data, good.len, name) == 0 && blob_batch_sync(&b) == 0);
+    blob_batch_free(&b);
+    CHECK_STR(name, row.blob);
+    CHECK(fsck_run(&st, NULL, out, &rep, &err) == 0 && rep.problems == 0);
+    fclose(out);
+    buf_free(&good);
+
+    /* gc: an expired export's rows go once past the grace, the rest stay */
+    CHECK(upload("ref-283-ops/002-POST-api_scope_put.req.bin", "1795305329356") == 0);
+    CHECK(index_blob_data_stats(st.ix, &rows, &bytes) == 0 && rows == base + 6);
+    gc_stats_t s;
+    CHECK(gc_run(&st, 3600, 3600, &s, &err) == 0 && s.blobs_deleted == 0);
+    int64_t n;
+    CHECK(index_begin(st.ix) == 0);
+    CHECK(index_pending_expire(st.ix, (int64_t)time(NULL) + 1, &n) == 0 && n >= 1);
+    CHECK(index_commit(st.ix) == 0);
+    CHECK(gc_run(&st, 3600, 3600, &s, &err) == 0 && s.blobs_deleted == 0); /* young */
+    sql(db_path, "UPDATE blob_data SET created_at = created_at - 7200");
+    CHECK(gc_run(&st, 3600, 3600, &s, &err) == 0 && s.blobs_deleted == 6 && s.bytes_freed > 0);
+    CHECK(index_blob_data_stats(st.ix, &rows, &bytes) == 0 && rows == base);
+
+    /* backup and restore: the rows travel in the index, no blob file in the archive */
+    CHECK(upload("ref-283-ops/002-POST-api_scope_put.req.bin", "1795305329400") == 0);
+    char file[300], target[300];
+    snprintf(file, sizeof file, "%s/backup.zst", d);
+    snprintf(target, sizeof target, "%s/restored", d);
+    backup_stats_t bs;
+    CHECK(backup_write(&st, file, &bs, &err) == 0 && bs.blobs == 0);
+    int64_t pending = 0;
+    CHECK(restore_and_count(file, target, &objects, &pending, &rep) == 0);
+    CHECK(objects == base && pending == 1 && rep.problems == 0 && rep.blobs == (uint64_t)base + 6);
+
+    index_close(st.ix);
+    blob_close(st.bs);
+    st = saved;
+    scope = saved_scope;
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", d);
+    if (system(cmd) != 0)
+        unit_failed++;
+}
+
 UNIT_MAIN("ops", {
     log_level = LOG_ERROR;
     if (!mkdtemp(dir))
@@ -268,6 +391,8 @@ UNIT_MAIN("ops", {
     char path[256];
     snprintf(path, sizeof path, "%s/blobs", dir);
     st.bs = blob_open(path);
+    if (st.bs)
+        blob_set_inline_max(st.bs, 0);
     snprintf(path, sizeof path, "%s/index.db", dir);
     err_t err;
     err_init(&err);
@@ -285,6 +410,7 @@ UNIT_MAIN("ops", {
     test_fsck();
     test_gc();
     test_backup_restore();
+    test_inline();
     index_close(st.ix);
     blob_close(st.bs);
     char cmd[300];
