@@ -5,7 +5,7 @@ PREFIX  ?= /usr/local
 SYSCONFDIR ?= $(PREFIX)/etc
 DESTDIR ?=
 CC      ?= cc
-PKGS    := libmicrohttpd sqlite3 jansson libsodium libzstd zlib nettle
+PKGS    := libmicrohttpd sqlite3 jansson libsodium libzstd zlib libdeflate nettle
 
 ifeq ($(SANITIZE),1)
 BUILD   := build/san

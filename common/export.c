@@ -8,6 +8,7 @@
 #include "history.h"
 #include "log.h"
 #include "model.h"
+#include "objcache.h"
 #include "refset.h"
 #include "export_plan.h"
 
@@ -51,11 +52,17 @@ pobj_t *plan_version(plan_t *p, const char *ref)
     return o && o->type == OBJ_VERSION ? o : NULL;
 }
 
-static void plan_free(plan_t *p)
+/* keep: the uploaded Components and Versions go back to the parsed-object cache, for the
+ * ExportPersist after this ExportValidate */
+static void plan_free_keep(plan_t *p, bool keep)
 {
     for (size_t i = 0; i < p->n; i++) {
-        version_info_free(&p->objs[i].vi);
-        json_decref(p->objs[i].json);
+        pobj_t *o = &p->objs[i];
+        version_info_free(&o->vi);
+        if (keep && (o->type == OBJ_COMPONENT || o->type == OBJ_VERSION))
+            objcache_put(o->blob, o->json, (size_t)o->size);
+        else
+            json_decref(o->json);
     }
     for (size_t i = 0; i < p->ncomps; i++)
         json_decref(p->comps[i].result);
@@ -70,6 +77,11 @@ static void plan_free(plan_t *p)
     memset(p, 0, sizeof *p);
 }
 
+static void plan_free(plan_t *p)
+{
+    plan_free_keep(p, false);
+}
+
 /* Is the object in the upload or in the scope already? */
 bool plan_has(plan_t *p, const char *ref)
 {
@@ -81,36 +93,44 @@ static int plan_load(plan_t *p, const char *client_id, err_t *err)
     if (index_pending_object_each(p->st->ix, p->scope->id, client_id, plan_add, p) != 0)
         return err_set(err, ERR_INTERNAL, "cannot read the pending export");
     qsort(p->objs, p->n, sizeof *p->objs, pobj_cmp);
-    for (size_t i = 0; i < p->n; i++) {
+    obj_scratch_t z = {0};
+    buf_t raw, payload;
+    buf_init(&raw);
+    buf_init(&payload);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < p->n; i++) {
         pobj_t *o = &p->objs[i];
         if (o->type != OBJ_COMPONENT && o->type != OBJ_VERSION)
             continue;
-        buf_t raw, payload;
-        buf_init(&raw);
-        buf_init(&payload);
         obj_type_t t;
         char ref[REF_HEX];
-        int rc = blob_read(p->st->bs, p->st->ix, o->blob, p->st->lim->max_object_inflated, &raw);
-        if (rc == 0)
-            rc = obj_decode(raw.data, raw.len, p->st->lim->max_object_inflated, &t, ref, &payload,
-                            err);
-        if (rc == 0)
+        o->json = objcache_take(o->blob); /* parsed by the put, or by ExportValidate */
+        rc = o->json ? 0 : blob_read(p->st->bs, p->st->ix, o->blob, p->st->lim->max_object_inflated, &raw);
+        if (rc == 0 && !o->json)
+            rc = obj_decode_with(&z, raw.data, raw.len, p->st->lim->max_object_inflated, &t, ref,
+                                 &payload, err);
+        if (rc == 0 && !o->json)
             o->json = json_loadb((const char *)payload.data, payload.len, 0, NULL);
-        buf_free(&raw);
-        buf_free(&payload);
-        if (rc != 0 || !o->json)
-            return err_set(err, ERR_INTERNAL, "pending object %s is unreadable", o->ref);
-        if (o->type == OBJ_VERSION && version_info_parse(o->json, &o->vi, err) != 0)
-            return -1;
+        if (rc != 0 || !o->json) {
+            rc = err_set(err, ERR_INTERNAL, "pending object %s is unreadable", o->ref);
+            break;
+        }
+        if (o->type == OBJ_VERSION && version_info_parse(o->json, &o->vi, err) != 0) {
+            rc = -1;
+            break;
+        }
         if (o->type == OBJ_VERSION)
-            for (size_t s = 0; s < o->vi.nsources; s++)
+            for (size_t s = 0; rc == 0 && s < o->vi.nsources; s++)
                 if (!plan_has(p, o->vi.sources[s]))
-                    return err_set(err, ERR_BAD_REQUEST,
-                                   "Version %s refers to object %s, which is neither in the export"
-                                   " nor in the scope",
-                                   o->ref, o->vi.sources[s]);
+                    rc = err_set(err, ERR_BAD_REQUEST,
+                                 "Version %s refers to object %s, which is neither in the export"
+                                 " nor in the scope",
+                                 o->ref, o->vi.sources[s]);
     }
-    return 0;
+    obj_scratch_free(&z);
+    buf_free(&raw);
+    buf_free(&payload);
+    return rc;
 }
 
 /* Every Version ref reachable from head through the uploaded Versions; a traversed Version
@@ -704,7 +724,7 @@ int export_validate(store_t *st, const scope_row_t *scope, const char *client_id
     if (rc == 0)
         rc = plan_merge(&p, err);
     index_rollback(st->ix);
-    plan_free(&p);
+    plan_free_keep(&p, rc == 0);
     return rc;
 }
 

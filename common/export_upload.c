@@ -2,6 +2,8 @@
  * as the pending export of its clientId, in constant memory. */
 #include "export.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -9,6 +11,7 @@
 #include "blob.h"
 #include "log.h"
 #include "model.h"
+#include "objcache.h"
 #include "refset.h"
 #include "tar.h"
 
@@ -31,12 +34,26 @@ struct export_upload {
     blob_batch_t batch;
     blob_writer_t *w;
     obj_decoder_t dec;
+    obj_scratch_t z;
+    bool whole;    /* the entry is small: kept, and decoded at its end in one call */
+    buf_t entry;   /* its bytes */
     bool in_entry;
     char entry_ref[REF_HEX];
     upload_entry_t *entries;
     size_t n, cap;
     refset_t seen;
     err_t *err; /* where the tar callbacks report */
+    /* small entries' checks (inflate, SHA-1, JSON), shared with a helper thread */
+    pthread_mutex_t q_lock; /* also guards entries while the helper runs */
+    pthread_cond_t q_cond;
+    struct job *q_head, *q_tail;
+    size_t q_bytes;
+    bool q_stop, q_failed;
+    err_t q_err; /* the first failed check's */
+    size_t q_err_idx;
+    bool helper;
+    pthread_t helper_thread;
+    size_t jobs; /* checked before the helper started */
 };
 
 uint64_t export_upload_objects(const export_upload_t *u)
@@ -66,7 +83,9 @@ static int upload_entry_begin(void *ctx, const char *name, uint64_t size)
         return err_set(u->err, ERR_TOO_LARGE, "more than %llu objects in one put",
                        (unsigned long long)u->st->lim->max_put_objects),
                1;
-    (void)size; /* bounded by the tar limits */
+    /* bounded by the tar limits; small entries are decoded whole at their end */
+    u->whole = size <= 1 * MIB;
+    buf_reset(&u->entry);
     memcpy(u->entry_ref, ref, REF_HEX);
     u->w = blob_writer_new(&u->batch);
     if (!u->w)
@@ -81,6 +100,8 @@ static int upload_entry_data(void *ctx, const unsigned char *data, size_t len)
     export_upload_t *u = ctx;
     if (blob_writer_write(u->w, data, len) != 0)
         return err_set(u->err, ERR_INTERNAL, "cannot store the upload"), 1;
+    if (u->whole)
+        return buf_append(&u->entry, data, len) ? 0 : (err_set(u->err, ERR_INTERNAL, "out of memory"), 1);
     return obj_decoder_feed(&u->dec, data, len, u->err) ? 1 : 0;
 }
 
@@ -95,15 +116,14 @@ static void upload_entry_drop(export_upload_t *u)
 }
 
 /* The object must be what its name says: same ref in its header, and a ref Bit's rule
- * derives from the payload where the type has one. */
-static int check_object(export_upload_t *u)
+ * derives from the payload where the type has one. Components and Versions come out parsed,
+ * for the ExportValidate and ExportPersist to come. */
+static int check_decoded(obj_decoder_t *d, const char *entry_ref, json_t **parsed, err_t *err)
 {
-    obj_decoder_t *d = &u->dec;
-    if (obj_decoder_finish(d, u->err))
+    if (obj_decoder_finish(d, err))
         return -1;
-    if (strcmp(d->ref, u->entry_ref) != 0)
-        return err_set(u->err, ERR_BAD_REQUEST, "tar entry %s holds object %s", u->entry_ref,
-                       d->ref);
+    if (strcmp(d->ref, entry_ref) != 0)
+        return err_set(err, ERR_BAD_REQUEST, "tar entry %s holds object %s", entry_ref, d->ref);
     char payload_sha[REF_HEX], expect[REF_HEX];
     sha1_ctx_hex(&d->sha, payload_sha);
     json_t *json = NULL;
@@ -112,59 +132,241 @@ static int check_object(export_upload_t *u)
         json = json_loadb((const char *)d->payload.data, d->payload.len, JSON_REJECT_DUPLICATES, &je);
         if (!json || !json_is_object(json)) {
             json_decref(json);
-            return err_set(u->err, ERR_BAD_REQUEST, "%s %s is not a JSON object: %s",
+            return err_set(err, ERR_BAD_REQUEST, "%s %s is not a JSON object: %s",
                            obj_type_name(d->type), d->ref, je.text);
         }
     }
     int rc = 0;
     if (d->type == OBJ_COMPONENT) {
         component_info_t ci;
-        rc = component_info_parse(json, &ci, u->err);
+        rc = component_info_parse(json, &ci, err);
     } else if (d->type == OBJ_VERSION) {
         version_info_t vi;
-        rc = version_info_parse(json, &vi, u->err);
+        rc = version_info_parse(json, &vi, err);
         version_info_free(&vi);
     }
     if (rc == 0 && obj_expected_ref(d->type, json, payload_sha, expect) &&
         strcmp(expect, d->ref) != 0)
-        rc = err_set(u->err, ERR_BAD_REQUEST, "%s %s does not match its content (expected %s)",
+        rc = err_set(err, ERR_BAD_REQUEST, "%s %s does not match its content (expected %s)",
                      obj_type_name(d->type), d->ref, expect);
+    if (rc == 0 && (d->type == OBJ_COMPONENT || d->type == OBJ_VERSION)) {
+        *parsed = json;
+        return 0;
+    }
     json_decref(json);
     return rc;
+}
+
+/* ---- checking small entries, on this thread and one helper */
+
+/* A small entry waiting to be checked: its bytes, and where its type goes. */
+typedef struct job {
+    struct job *next;
+    size_t idx; /* in entries; SIZE_MAX for a duplicate, checked all the same */
+    unsigned char *data;
+    size_t len;
+    char ref[REF_HEX];
+    char blob[BLOB_HEX];
+    uint64_t size;
+} job_t;
+
+#define QUEUE_BYTES (8u << 20) /* past this, the feeding thread checks entries itself */
+#define HELPER_AFTER 32        /* uploads of fewer entries are checked without a helper */
+
+static int run_job(export_upload_t *u, job_t *j, obj_scratch_t *z)
+{
+    obj_decoder_t d;
+    obj_decoder_init(&d, u->st->lim->max_object_inflated);
+    err_t err;
+    err_init(&err);
+    json_t *parsed = NULL;
+    int rc = obj_decoder_whole(&d, z, j->data, j->len, &err);
+    if (rc == 1) /* streaming zlib tells what is wrong */
+        rc = obj_decoder_feed(&d, j->data, j->len, &err);
+    if (rc == 0)
+        rc = check_decoded(&d, j->ref, &parsed, &err);
+    obj_type_t type = d.type;
+    obj_decoder_free(&d);
+    pthread_mutex_lock(&u->q_lock);
+    if (rc != 0 && (!u->q_failed || j->idx < u->q_err_idx)) {
+        err_clear(&u->q_err);
+        u->q_err = err; /* the first entry's error, as a check in order would find */
+        u->q_err_idx = j->idx;
+        u->q_failed = true;
+        err_init(&err);
+    } else if (rc == 0 && j->idx != SIZE_MAX) {
+        u->entries[j->idx].type = type;
+    }
+    pthread_mutex_unlock(&u->q_lock);
+    err_clear(&err);
+    if (parsed)
+        objcache_put(j->blob, parsed, (size_t)j->size);
+    free(j->data);
+    free(j);
+    return rc;
+}
+
+static job_t *pop_job(export_upload_t *u)
+{
+    job_t *j = u->q_head;
+    if (j) {
+        u->q_head = j->next;
+        if (!u->q_head)
+            u->q_tail = NULL;
+        u->q_bytes -= j->len;
+    }
+    return j;
+}
+
+static void *helper_main(void *arg)
+{
+    export_upload_t *u = arg;
+    obj_scratch_t z = {0};
+    pthread_mutex_lock(&u->q_lock);
+    for (;;) {
+        job_t *j = pop_job(u);
+        if (!j) {
+            if (u->q_stop)
+                break;
+            pthread_cond_wait(&u->q_cond, &u->q_lock);
+            continue;
+        }
+        pthread_mutex_unlock(&u->q_lock);
+        run_job(u, j, &z);
+        pthread_mutex_lock(&u->q_lock);
+    }
+    pthread_mutex_unlock(&u->q_lock);
+    obj_scratch_free(&z);
+    return NULL;
+}
+
+/* Queues a small entry's check, or runs it here: for small uploads, and while the queue is
+ * full (the helper is behind). */
+static int submit_job(export_upload_t *u, job_t *j)
+{
+    if (!u->helper && u->jobs < HELPER_AFTER) {
+        u->jobs++;
+        return run_job(u, j, &u->z);
+    }
+    if (!u->helper) {
+        if (pthread_create(&u->helper_thread, NULL, helper_main, u) != 0)
+            return run_job(u, j, &u->z);
+        u->helper = true;
+    }
+    pthread_mutex_lock(&u->q_lock);
+    j->next = NULL;
+    if (u->q_tail)
+        u->q_tail->next = j;
+    else
+        u->q_head = j;
+    u->q_tail = j;
+    u->q_bytes += j->len;
+    pthread_cond_signal(&u->q_cond);
+    job_t *mine = u->q_bytes > QUEUE_BYTES ? pop_job(u) : NULL;
+    bool failed = u->q_failed;
+    pthread_mutex_unlock(&u->q_lock);
+    if (mine)
+        run_job(u, mine, &u->z);
+    return failed ? -1 : 0;
+}
+
+/* Waits for every queued check; the helper ends. -1 when one failed (err says which). */
+static int drain_jobs(export_upload_t *u, err_t *err)
+{
+    if (u->helper) {
+        for (;;) {
+            pthread_mutex_lock(&u->q_lock);
+            job_t *j = pop_job(u);
+            if (!j) {
+                u->q_stop = true;
+                pthread_cond_signal(&u->q_cond);
+            }
+            pthread_mutex_unlock(&u->q_lock);
+            if (!j)
+                break;
+            run_job(u, j, &u->z);
+        }
+        pthread_join(u->helper_thread, NULL);
+        u->helper = false;
+    }
+    if (!u->q_failed)
+        return 0;
+    if (err && err->kind == ERR_NONE) {
+        *err = u->q_err;
+        err_init(&u->q_err);
+    }
+    return -1;
+}
+
+static int add_entry(export_upload_t *u, const upload_entry_t *e, size_t *idx)
+{
+    int added = refset_add_checked(&u->seen, e->ref);
+    if (added < 0)
+        return err_set(u->err, ERR_INTERNAL, "out of memory"), 1;
+    *idx = SIZE_MAX;
+    if (added == 0)
+        return 0; /* a duplicate entry: the client de-duplicates too */
+    pthread_mutex_lock(&u->q_lock); /* the helper writes types into entries */
+    if (u->n == u->cap) {
+        size_t cap = u->cap ? u->cap * 2 : 64;
+        upload_entry_t *p = realloc(u->entries, cap * sizeof *p);
+        if (!p) {
+            pthread_mutex_unlock(&u->q_lock);
+            return err_set(u->err, ERR_INTERNAL, "out of memory"), 1;
+        }
+        u->entries = p;
+        u->cap = cap;
+    }
+    *idx = u->n;
+    u->entries[u->n++] = *e;
+    pthread_mutex_unlock(&u->q_lock);
+    return 0;
 }
 
 static int upload_entry_end(void *ctx)
 {
     export_upload_t *u = ctx;
-    if (check_object(u) != 0) {
-        upload_entry_drop(u);
-        return 1;
+    upload_entry_t e = {.type = OBJ_UNKNOWN};
+    memcpy(e.ref, u->entry_ref, REF_HEX);
+    json_t *parsed = NULL;
+    if (!u->whole) { /* a large entry, decoded as it streamed in */
+        if (check_decoded(&u->dec, u->entry_ref, &parsed, u->err) != 0) {
+            upload_entry_drop(u);
+            return 1;
+        }
+        e.type = u->dec.type;
     }
-    upload_entry_t e;
-    memcpy(e.ref, u->dec.ref, REF_HEX);
-    e.type = u->dec.type;
     obj_decoder_free(&u->dec);
     u->in_entry = false;
     uint64_t size;
     int rc = blob_writer_commit(u->w, e.blob, &size);
     u->w = NULL;
-    if (rc != 0)
+    if (rc != 0) {
+        json_decref(parsed);
         return err_set(u->err, ERR_INTERNAL, "cannot store the upload"), 1;
-    e.size = (int64_t)size;
-    int added = refset_add_checked(&u->seen, e.ref);
-    if (added < 0)
-        return err_set(u->err, ERR_INTERNAL, "out of memory"), 1;
-    if (added == 0)
-        return 0; /* a duplicate entry: the client de-duplicates too */
-    if (u->n == u->cap) {
-        size_t cap = u->cap ? u->cap * 2 : 64;
-        upload_entry_t *p = realloc(u->entries, cap * sizeof *p);
-        if (!p)
-            return err_set(u->err, ERR_INTERNAL, "out of memory"), 1;
-        u->entries = p;
-        u->cap = cap;
     }
-    u->entries[u->n++] = e;
+    e.size = (int64_t)size;
+    if (parsed)
+        objcache_put(e.blob, parsed, (size_t)size);
+    size_t idx;
+    if (add_entry(u, &e, &idx) != 0)
+        return 1;
+    if (!u->whole)
+        return 0;
+    job_t *j = calloc(1, sizeof *j);
+    if (!j)
+        return err_set(u->err, ERR_INTERNAL, "out of memory"), 1;
+    j->idx = idx;
+    j->data = u->entry.data; /* the job owns the bytes now */
+    j->len = u->entry.len;
+    buf_init(&u->entry);
+    memcpy(j->ref, e.ref, REF_HEX);
+    memcpy(j->blob, e.blob, BLOB_HEX);
+    j->size = size;
+    if (submit_job(u, j) != 0) {
+        drain_jobs(u, u->err);
+        return 1;
+    }
     return 0;
 }
 
@@ -210,6 +412,9 @@ export_upload_t *export_upload_begin(store_t *st, const scope_row_t *scope, cons
     snprintf(u->owner, sizeof u->owner, "%s", owner ? owner : "");
     blob_batch_init(&u->batch, st->bs, st->ix);
     refset_init(&u->seen);
+    pthread_mutex_init(&u->q_lock, NULL);
+    pthread_cond_init(&u->q_cond, NULL);
+    err_init(&u->q_err);
     static const tar_callbacks_t cb = {upload_entry_begin, upload_entry_data, upload_entry_end};
     /* a compressed object is at most a little larger than what it inflates to */
     tar_limits_t lim = {.max_entry_size = st->lim->max_object_inflated + 1 * MIB,
@@ -251,6 +456,8 @@ int export_upload_finish(export_upload_t *u, err_t *err)
         upload_entry_drop(u);
         return err_set(err, ERR_BAD_REQUEST, "invalid tar: %s", tar_reader_error(u->tar));
     }
+    if (drain_jobs(u, err) != 0)
+        return -1;
     /* large blobs are files, made durable before the transaction; small ones are rows of it */
     if (blob_batch_sync_files(&u->batch) != 0)
         return err_set(err, ERR_INTERNAL, "cannot make the upload durable");
@@ -283,8 +490,24 @@ void export_upload_free(export_upload_t *u)
     if (!u)
         return;
     upload_entry_drop(u);
+    if (u->helper) { /* a failed upload: what is queued is not checked */
+        pthread_mutex_lock(&u->q_lock);
+        for (job_t *j; (j = pop_job(u)) != NULL;) {
+            free(j->data);
+            free(j);
+        }
+        u->q_stop = true;
+        pthread_cond_signal(&u->q_cond);
+        pthread_mutex_unlock(&u->q_lock);
+        pthread_join(u->helper_thread, NULL);
+    }
+    err_clear(&u->q_err);
+    pthread_mutex_destroy(&u->q_lock);
+    pthread_cond_destroy(&u->q_cond);
     tar_reader_free(u->tar);
     blob_batch_free(&u->batch);
+    obj_scratch_free(&u->z);
+    buf_free(&u->entry);
     refset_free(&u->seen);
     free(u->entries);
     free(u);

@@ -1,7 +1,9 @@
 #include "object.h"
 
 #include <jansson.h>
+#include <libdeflate.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const type_names[] = {
@@ -152,9 +154,57 @@ int obj_decoder_feed(obj_decoder_t *d, const unsigned char *data, size_t len, er
     return 0;
 }
 
+/* One buffer holds at most this much inflated; larger objects stream through zlib. */
+#define WHOLE_IN_MAX (1u << 20)
+#define WHOLE_OUT_MAX (16u << 20)
+#define SCRATCH_KEEP (1u << 20) /* larger output buffers are not kept between objects */
+
+void obj_scratch_free(obj_scratch_t *z)
+{
+    if (z->dec)
+        libdeflate_free_decompressor(z->dec);
+    z->dec = NULL;
+    buf_free(&z->out);
+}
+
+int obj_decoder_whole(obj_decoder_t *d, obj_scratch_t *z, const unsigned char *data, size_t len,
+                      err_t *err)
+{
+    if (d->zinit || d->ended || len > WHOLE_IN_MAX)
+        return 1;
+    if (!z->dec && !(z->dec = libdeflate_alloc_decompressor()))
+        return 1;
+    uint64_t limit = d->max_inflated + 1 < WHOLE_OUT_MAX ? d->max_inflated + 1 : WHOLE_OUT_MAX;
+    size_t cap = len * 4 + 4096;
+    if (cap < z->out.cap)
+        cap = z->out.cap - 1;
+    int rc = 1;
+    for (;;) {
+        if (cap > limit)
+            cap = (size_t)limit;
+        buf_reset(&z->out);
+        if (!buf_reserve(&z->out, cap))
+            break;
+        size_t in_used = 0, got = 0;
+        enum libdeflate_result r =
+            libdeflate_zlib_decompress_ex(z->dec, data, len, z->out.data, cap, &in_used, &got);
+        if (r == LIBDEFLATE_SUCCESS && in_used == len) {
+            d->ended = true;
+            rc = consume_inflated(d, z->out.data, got, err) ? -1 : 0;
+            break;
+        }
+        if (r != LIBDEFLATE_INSUFFICIENT_SPACE || cap >= limit)
+            break; /* bad data, trailing bytes, or more than one buffer: zlib says which */
+        cap *= 2;
+    }
+    if (z->out.cap > SCRATCH_KEEP)
+        buf_free(&z->out);
+    return rc;
+}
+
 int obj_decoder_finish(obj_decoder_t *d, err_t *err)
 {
-    if (!d->zinit || !d->ended)
+    if (!d->ended)
         return err_set(err, ERR_BAD_REQUEST, "object zlib stream is truncated");
     if (!d->header_done)
         return err_set(err, ERR_BAD_REQUEST, "object has no header");
@@ -164,10 +214,27 @@ int obj_decoder_finish(obj_decoder_t *d, err_t *err)
 int obj_decode(const unsigned char *data, size_t len, uint64_t max_inflated, obj_type_t *type,
                char ref[REF_HEX], buf_t *payload, err_t *err)
 {
+    obj_scratch_t z = {0};
+    int rc = obj_decode_with(&z, data, len, max_inflated, type, ref, payload, err);
+    obj_scratch_free(&z);
+    return rc;
+}
+
+int obj_decode_with(obj_scratch_t *z, const unsigned char *data, size_t len, uint64_t max_inflated,
+                    obj_type_t *type, char ref[REF_HEX], buf_t *payload, err_t *err)
+{
     obj_decoder_t d;
     obj_decoder_init(&d, max_inflated);
     d.keep_payload = true;
-    int rc = 0;
+    int rc = obj_decoder_whole(&d, z, data, len, err);
+    if (rc == 1) {
+        rc = 0;
+        obj_decoder_free(&d);
+        obj_decoder_init(&d, max_inflated);
+        d.keep_payload = true;
+    } else {
+        len = 0; /* decoded whole, or failed */
+    }
     /* zlib's avail_in is 32 bits: feed large blobs in slices */
     for (size_t off = 0; off < len && rc == 0;) {
         size_t n = len - off > (1u << 30) ? (1u << 30) : len - off;

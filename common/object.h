@@ -49,7 +49,20 @@ typedef struct {
     buf_t payload;
 } obj_decoder_t;
 
+/* A libdeflate decompressor and its output buffer, kept by a caller that decodes many objects
+ * in a row (an upload, an export's plan). */
+typedef struct {
+    struct libdeflate_decompressor *dec;
+    buf_t out;
+} obj_scratch_t;
+void obj_scratch_free(obj_scratch_t *z);
+
 void obj_decoder_init(obj_decoder_t *d, uint64_t max_inflated);
+/* Decodes a whole object at once with libdeflate (about three times zlib's speed here). 1 when
+ * it cannot (too large for one buffer, or bytes libdeflate rejects): then feed the same bytes
+ * to obj_decoder_feed, whose streaming zlib gives the exact error. */
+int obj_decoder_whole(obj_decoder_t *d, obj_scratch_t *z, const unsigned char *data, size_t len,
+                      err_t *err);
 int obj_decoder_feed(obj_decoder_t *d, const unsigned char *data, size_t len, err_t *err);
 /* Checks the stream ended and the header was whole. */
 int obj_decoder_finish(obj_decoder_t *d, err_t *err);
@@ -58,6 +71,8 @@ void obj_decoder_free(obj_decoder_t *d);
 /* One-shot decode of a stored object; payload is kept. */
 int obj_decode(const unsigned char *data, size_t len, uint64_t max_inflated, obj_type_t *type,
                char ref[REF_HEX], buf_t *payload, err_t *err);
+int obj_decode_with(obj_scratch_t *z, const unsigned char *data, size_t len, uint64_t max_inflated,
+                    obj_type_t *type, char ref[REF_HEX], buf_t *payload, err_t *err);
 
 /* Serializes an object as Bit does: header with the payload's UTF-16 length, zlib level 6. */
 int obj_encode(obj_type_t type, const char *ref, const void *payload, size_t len, buf_t *out);

@@ -10,6 +10,7 @@
 
 #include "gc.h"
 #include "log.h"
+#include "objcache.h"
 #include "metrics.h"
 
 static void close_thread_index(void *p)
@@ -151,6 +152,7 @@ static void *maintenance_main(void *arg)
         int64_t n = 0;
         int64_t before = (int64_t)time(NULL) - (int64_t)app->cfg.lim.pending_expiry_s;
         reply_cache_expire(app->replies, app->cfg.reply_cache_idle_s);
+        objcache_expire(0);
         /* what an export's plan or a big reply freed goes back to the system, not only to the
          * thread's malloc arena */
         malloc_trim(0);

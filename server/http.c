@@ -429,11 +429,13 @@ static void run_request(void *job, void *ctx)
         r->resp = NULL;
     }
     r->in_worker = false;
-    /* an export's merge plan can take tens of MiB for a moment: give them back at once */
-    if (r->route->write)
-        malloc_trim(0);
+    /* an export's merge plan can take tens of MiB for a moment: give them back at once, but
+     * after the reply is on its way (r is the connection's from the resume on) */
+    bool trim = r->route->write;
     r->resumed = true;
     MHD_resume_connection(r->conn);
+    if (trim)
+        malloc_trim(0);
 }
 
 /* A request the stopping pool will not run: its connection is closed. */

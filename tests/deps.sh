@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(gcc make pkg-config libmicrohttpd-dev libsqlite3-dev libjansson-dev libsodium-dev
-      libzstd-dev zlib1g-dev nettle-dev python3 curl zstd sqlite3 ca-certificates chromium
+      libzstd-dev zlib1g-dev libdeflate-dev nettle-dev python3 curl zstd sqlite3 ca-certificates chromium
       prometheus systemd   # promtool checks /metrics; systemd-analyze checks the unit files
       valgrind clang libclang-rt-14-dev)
 # Node and npm run the real Bit CLI; a machine may already have them from elsewhere.
