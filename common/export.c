@@ -62,7 +62,7 @@ static void plan_free_keep(plan_t *p, bool keep)
         if (keep && (o->type == OBJ_COMPONENT || o->type == OBJ_VERSION))
             objcache_put(o->blob, o->json, (size_t)o->size);
         else
-            json_decref(o->json);
+            objcache_release(o->json);
     }
     for (size_t i = 0; i < p->ncomps; i++)
         json_decref(p->comps[i].result);

@@ -1,6 +1,7 @@
 #include "objcache.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,4 +131,41 @@ void objcache_expire(int all)
     entry_t *dropped = evict(all ? OBJCACHE_BUDGET + 1 : 0, time(NULL) - OBJCACHE_TTL, NULL);
     pthread_mutex_unlock(&lock);
     free_entries(dropped);
+}
+
+static _Thread_local bool defer_on;
+static _Thread_local json_t **deferred;
+static _Thread_local size_t ndeferred, capdeferred;
+
+void objcache_defer_on(void)
+{
+    defer_on = true;
+}
+
+void objcache_release(json_t *json)
+{
+    if (!json)
+        return;
+    if (defer_on && ndeferred == capdeferred) {
+        size_t cap = capdeferred ? capdeferred * 2 : 1024;
+        json_t **p = realloc(deferred, cap * sizeof *p);
+        if (p) {
+            deferred = p;
+            capdeferred = cap;
+        }
+    }
+    if (!defer_on || ndeferred == capdeferred) {
+        json_decref(json);
+        return;
+    }
+    deferred[ndeferred++] = json;
+}
+
+void objcache_defer_run(void)
+{
+    for (size_t i = 0; i < ndeferred; i++)
+        json_decref(deferred[i]);
+    free(deferred);
+    deferred = NULL;
+    ndeferred = capdeferred = 0;
 }

@@ -22,4 +22,11 @@ json_t *objcache_take(const char *blob);
 /* Drops entries older than OBJCACHE_TTL (every entry with all = 1). */
 void objcache_expire(int all);
 
+/* Freeing an export's thousands of parsed objects takes a while: a thread that answers
+ * requests (objcache_defer_on) lets them go after the reply is on its way (objcache_defer_run);
+ * any other thread frees them at once. */
+void objcache_defer_on(void);
+void objcache_release(json_t *json);
+void objcache_defer_run(void);
+
 #endif

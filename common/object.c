@@ -273,28 +273,25 @@ int obj_encode(obj_type_t type, const char *ref, const void *payload, size_t len
                       utf16_length(payload, len));
     if (hl < 0 || (size_t)hl >= sizeof header)
         return -1;
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    if (deflateInit(&zs, Z_DEFAULT_COMPRESSION) != Z_OK)
-        return -1;
+    /* libdeflate at zlib's default level: the same ratio, without zlib's large state set up
+     * for every object (most are a few hundred bytes) */
+    size_t in_len = (size_t)hl + 1 + len;
+    unsigned char *in = malloc(in_len);
+    struct libdeflate_compressor *c = in ? libdeflate_alloc_compressor(6) : NULL;
+    size_t bound = c ? libdeflate_zlib_compress_bound(c, in_len) : 0;
+    int rc = -1;
     buf_reset(out);
-    size_t bound = deflateBound(&zs, (uLong)(hl + 1 + len));
-    if (!buf_reserve(out, bound)) {
-        deflateEnd(&zs);
-        return -1;
+    if (c && buf_reserve(out, bound)) {
+        memcpy(in, header, (size_t)hl + 1); /* with the NUL */
+        if (len)
+            memcpy(in + hl + 1, payload, len);
+        out->len = libdeflate_zlib_compress(c, in, in_len, out->data, bound);
+        rc = out->len ? 0 : -1;
     }
-    zs.next_out = out->data;
-    zs.avail_out = (uInt)bound;
-    zs.next_in = (unsigned char *)header;
-    zs.avail_in = (uInt)hl + 1; /* with the NUL */
-    int rc = deflate(&zs, Z_NO_FLUSH);
-    zs.next_in = (unsigned char *)payload;
-    zs.avail_in = (uInt)len;
-    if (rc == Z_OK)
-        rc = deflate(&zs, Z_FINISH);
-    out->len = bound - zs.avail_out;
-    deflateEnd(&zs);
-    return rc == Z_STREAM_END ? 0 : -1;
+    if (c)
+        libdeflate_free_compressor(c);
+    free(in);
+    return rc;
 }
 
 static const char *json_str(const json_t *o, const char *key)

@@ -16,6 +16,7 @@
 #include "access.h"
 #include "conn.h"
 #include "log.h"
+#include "objcache.h"
 #include "metrics.h"
 #include "model.h"
 #include "systemd.h"
@@ -422,6 +423,7 @@ static void run_request(void *job, void *ctx)
 {
     req_t *r = job;
     (void)ctx;
+    objcache_defer_on(); /* a worker: parsed objects are freed after the reply */
     r->in_worker = true;
     r->epoch = index_content_epoch(); /* before the handler reads anything */
     if (r->route->handle(r) != MHD_YES && r->resp) {
@@ -434,6 +436,7 @@ static void run_request(void *job, void *ctx)
     bool trim = r->route->write;
     r->resumed = true;
     MHD_resume_connection(r->conn);
+    objcache_defer_run();
     if (trim)
         malloc_trim(0);
 }
