@@ -301,6 +301,24 @@ uint64_t index_own_commits(index_t *ix)
 
 /* SQLite calls this after each write transaction is committed and its lock released. It also
  * replaces SQLite's automatic checkpoint, which used the same hook. */
+static void (*_Atomic checkpointer)(void *);
+static void *_Atomic checkpointer_arg;
+
+void index_set_checkpointer(void (*wake)(void *), void *arg)
+{
+    if (wake) /* arg first: a commit that sees wake sees its arg; arg outlives wake */
+        checkpointer_arg = arg;
+    checkpointer = wake;
+}
+
+int index_checkpoint_passive(index_t *ix)
+{
+    return sqlite3_wal_checkpoint_v2(ix->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) ==
+                   SQLITE_OK
+               ? 0
+               : -1;
+}
+
 static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
 {
     index_t *ix = arg;
@@ -308,7 +326,12 @@ static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
         atomic_fetch_add(&content_epoch, 1);
     ix->quiet = false;
     ix->own_commits++;
-    if (pages >= 1000)
+    /* SQLite's own rule (a checkpoint past 1000 WAL pages), but where a daemon has a thread
+     * for it, there: the commit's caller is waiting for its reply */
+    void (*wake)(void *) = checkpointer;
+    if (pages >= 1000 && wake)
+        wake(checkpointer_arg);
+    else if (pages >= 1000)
         sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     return SQLITE_OK;
 }
@@ -422,7 +445,7 @@ index_t *index_open(const char *path, err_t *err)
     sqlite3_busy_timeout(ix->db, 30000);
     /* WAL lets readers run beside the one writer; FULL makes every commit durable, which is
      * what "an acknowledged export is never lost" needs. */
-    if (exec(ix, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;") != 0) {
+    if (exec(ix, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA mmap_size=1073741824;") != 0) {
         err_set(err, ERR_INTERNAL, "cannot configure index %s: %s", path, sqlite3_errmsg(ix->db));
         index_close(ix);
         return NULL;

@@ -196,6 +196,10 @@ int index_backup(index_t *ix, const char *dest, err_t *err);
 /* Checkpoints the WAL into the database and truncates it, waiting at most busy_ms for
  * readers and the writer: 0 done, 1 busy (try later), -1 error. */
 int index_checkpoint(index_t *ix, int busy_ms, int *wal_frames, int *checkpointed);
+/* Commits that grow the WAL past 1000 pages call wake (once set) instead of checkpointing on
+ * the committing thread; the woken thread runs index_checkpoint_passive. */
+void index_set_checkpointer(void (*wake)(void *), void *arg);
+int index_checkpoint_passive(index_t *ix);
 
 typedef struct {
     int64_t id;

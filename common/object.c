@@ -2,6 +2,7 @@
 
 #include <jansson.h>
 #include <libdeflate.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,10 +160,58 @@ int obj_decoder_feed(obj_decoder_t *d, const unsigned char *data, size_t len, er
 #define WHOLE_OUT_MAX (16u << 20)
 #define SCRATCH_KEEP (1u << 20) /* larger output buffers are not kept between objects */
 
+/* libdeflate's compressors (hundreds of KiB each, page-faulted in afresh when allocated for
+ * every object) and decompressors are kept for re-use, a few of each. */
+#define POOL_MAX 8
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct libdeflate_compressor *cpool[POOL_MAX];
+static struct libdeflate_decompressor *dpool[POOL_MAX];
+static int ncpool, ndpool;
+
+static struct libdeflate_compressor *get_compressor(void)
+{
+    pthread_mutex_lock(&pool_lock);
+    struct libdeflate_compressor *c = ncpool ? cpool[--ncpool] : NULL;
+    pthread_mutex_unlock(&pool_lock);
+    return c ? c : libdeflate_alloc_compressor(6);
+}
+
+static void put_compressor(struct libdeflate_compressor *c)
+{
+    pthread_mutex_lock(&pool_lock);
+    if (ncpool < POOL_MAX) {
+        cpool[ncpool++] = c;
+        c = NULL;
+    }
+    pthread_mutex_unlock(&pool_lock);
+    if (c)
+        libdeflate_free_compressor(c);
+}
+
+static struct libdeflate_decompressor *get_decompressor(void)
+{
+    pthread_mutex_lock(&pool_lock);
+    struct libdeflate_decompressor *d = ndpool ? dpool[--ndpool] : NULL;
+    pthread_mutex_unlock(&pool_lock);
+    return d ? d : libdeflate_alloc_decompressor();
+}
+
+static void put_decompressor(struct libdeflate_decompressor *d)
+{
+    pthread_mutex_lock(&pool_lock);
+    if (ndpool < POOL_MAX) {
+        dpool[ndpool++] = d;
+        d = NULL;
+    }
+    pthread_mutex_unlock(&pool_lock);
+    if (d)
+        libdeflate_free_decompressor(d);
+}
+
 void obj_scratch_free(obj_scratch_t *z)
 {
     if (z->dec)
-        libdeflate_free_decompressor(z->dec);
+        put_decompressor(z->dec);
     z->dec = NULL;
     buf_free(&z->out);
 }
@@ -172,7 +221,7 @@ int obj_decoder_whole(obj_decoder_t *d, obj_scratch_t *z, const unsigned char *d
 {
     if (d->zinit || d->ended || len > WHOLE_IN_MAX)
         return 1;
-    if (!z->dec && !(z->dec = libdeflate_alloc_decompressor()))
+    if (!z->dec && !(z->dec = get_decompressor()))
         return 1;
     uint64_t limit = d->max_inflated + 1 < WHOLE_OUT_MAX ? d->max_inflated + 1 : WHOLE_OUT_MAX;
     size_t cap = len * 4 + 4096;
@@ -277,7 +326,7 @@ int obj_encode(obj_type_t type, const char *ref, const void *payload, size_t len
      * for every object (most are a few hundred bytes) */
     size_t in_len = (size_t)hl + 1 + len;
     unsigned char *in = malloc(in_len);
-    struct libdeflate_compressor *c = in ? libdeflate_alloc_compressor(6) : NULL;
+    struct libdeflate_compressor *c = in ? get_compressor() : NULL;
     size_t bound = c ? libdeflate_zlib_compress_bound(c, in_len) : 0;
     int rc = -1;
     buf_reset(out);
@@ -289,7 +338,7 @@ int obj_encode(obj_type_t type, const char *ref, const void *payload, size_t len
         rc = out->len ? 0 : -1;
     }
     if (c)
-        libdeflate_free_compressor(c);
+        put_compressor(c);
     free(in);
     return rc;
 }

@@ -139,14 +139,29 @@ static void *maintenance_main(void *arg)
     app_t *app = arg;
     time_t next_gc = time(NULL) + (time_t)app->cfg.gc_interval_s;
     time_t next_checkpoint = time(NULL) + (time_t)app->cfg.checkpoint_interval_s;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)maintenance_tick(&app->cfg);
     pthread_mutex_lock(&app->maint_lock);
     while (!app->maint_stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += (time_t)maintenance_tick(&app->cfg);
-        pthread_cond_timedwait(&app->maint_cond, &app->maint_lock, &until);
+        int waited = 0;
+        if (!app->checkpoint_wanted)
+            waited = pthread_cond_timedwait(&app->maint_cond, &app->maint_lock, &until);
         if (app->maint_stop)
             break;
+        if (app->checkpoint_wanted) {
+            app->checkpoint_wanted = false;
+            pthread_mutex_unlock(&app->maint_lock);
+            index_t *cix = app_index(app);
+            if (cix && index_checkpoint_passive(cix) != 0)
+                log_warn("msg=\"WAL checkpoint failed\" error=\"%s\"", index_errmsg(cix));
+            pthread_mutex_lock(&app->maint_lock);
+            continue;
+        }
+        if (waited != ETIMEDOUT)
+            continue; /* woken for nothing */
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += (time_t)maintenance_tick(&app->cfg);
         pthread_mutex_unlock(&app->maint_lock);
         index_t *ix = app_index(app);
         int64_t n = 0;
@@ -182,16 +197,30 @@ static void *maintenance_main(void *arg)
     return NULL;
 }
 
+static void wake_checkpointer(void *arg)
+{
+    app_t *app = arg;
+    pthread_mutex_lock(&app->maint_lock);
+    app->checkpoint_wanted = true;
+    pthread_cond_signal(&app->maint_cond);
+    pthread_mutex_unlock(&app->maint_lock);
+}
+
 int app_maintenance_start(app_t *app)
 {
     pthread_mutex_init(&app->maint_lock, NULL);
     pthread_cond_init(&app->maint_cond, NULL);
     app->maint_stop = false;
-    return pthread_create(&app->maint_thread, NULL, maintenance_main, app);
+    app->checkpoint_wanted = false;
+    if (pthread_create(&app->maint_thread, NULL, maintenance_main, app) != 0)
+        return -1;
+    index_set_checkpointer(wake_checkpointer, app);
+    return 0;
 }
 
 void app_maintenance_stop(app_t *app)
 {
+    index_set_checkpointer(NULL, NULL);
     pthread_mutex_lock(&app->maint_lock);
     app->maint_stop = true;
     pthread_cond_signal(&app->maint_cond);

@@ -35,6 +35,7 @@ typedef struct {
     pthread_mutex_t maint_lock;
     pthread_cond_t maint_cond;
     bool maint_stop;
+    bool checkpoint_wanted; /* a commit grew the WAL past 1000 pages */
 } app_t;
 
 /* Opens the data directory: blob store, index, migrations. */
