@@ -449,24 +449,19 @@ void export_upload_set_index(export_upload_t *u, index_t *ix)
         u->batch.ix = ix;
 }
 
-int export_upload_finish(export_upload_t *u, err_t *err)
+/* The pending export's rows and the upload's small blobs, in one transaction. The blobs go in
+ * while the helper still checks the last entries; the rows, which need their types, after. */
+static int upload_commit(export_upload_t *u, index_t *ix, err_t *err)
 {
-    u->err = err;
-    if (tar_reader_finish(u->tar) != TAR_OK) {
-        upload_entry_drop(u);
-        return err_set(err, ERR_BAD_REQUEST, "invalid tar: %s", tar_reader_error(u->tar));
-    }
-    if (drain_jobs(u, err) != 0)
-        return -1;
-    /* large blobs are files, made durable before the transaction; small ones are rows of it */
-    if (blob_batch_sync_files(&u->batch) != 0)
-        return err_set(err, ERR_INTERNAL, "cannot make the upload durable");
-    index_t *ix = u->st->ix;
     if (index_begin(ix) != 0)
-        return err_set(err, ERR_INTERNAL, "index busy");
+        return -1;
     index_quiet(ix); /* pending rows are in no reply until ExportPersist */
     int64_t now = (int64_t)time(NULL);
     int rc = blob_batch_sync(&u->batch) == 0 ? 0 : -1;
+    if (drain_jobs(u, err) != 0) {
+        index_rollback(ix);
+        return 2;
+    }
     if (rc == 0)
         rc = index_pending_create(ix, u->scope.id, u->client_id, u->owner[0] ? u->owner : NULL, now);
     for (size_t i = 0; rc == 0 && i < u->n; i++) {
@@ -477,6 +472,32 @@ int export_upload_finish(export_upload_t *u, err_t *err)
     if (rc == 0 && index_commit(ix) == 0)
         return 0;
     index_rollback(ix);
+    return rc == 1 ? 1 : -1;
+}
+
+int export_upload_finish(export_upload_t *u, err_t *err)
+{
+    u->err = err;
+    if (tar_reader_finish(u->tar) != TAR_OK) {
+        upload_entry_drop(u);
+        return err_set(err, ERR_BAD_REQUEST, "invalid tar: %s", tar_reader_error(u->tar));
+    }
+    /* large blobs are files, made durable before the transaction; small ones are rows of it */
+    if (blob_batch_sync_files(&u->batch) != 0)
+        return err_set(err, ERR_INTERNAL, "cannot make the upload durable");
+    index_t *ix = u->st->ix;
+    /* No fsync for the upload: nothing is acknowledged until ExportPersist, whose synced
+     * commit makes these rows durable too. A power cut before it loses the upload whole, and
+     * ExportPersist then answers that there is no pending export: the client exports again. */
+    if (index_synced(ix, false) != 0)
+        return err_set(err, ERR_INTERNAL, "index unavailable");
+    int rc = upload_commit(u, ix, err);
+    if (index_synced(ix, true) != 0)
+        log_error("msg=\"cannot set the index back to synced commits\" error=\"%s\"", index_errmsg(ix));
+    if (rc == 0)
+        return 0;
+    if (rc == 2)
+        return -1; /* a check failed: err says which */
     if (rc == 1) {
         err_set(err, ERR_CLIENT_ID_IN_USE, "clientId %s is already in use", u->client_id);
         err_field(err, "clientId", json_string(u->client_id));

@@ -540,6 +540,11 @@ int index_commit(index_t *ix)
     return rc;
 }
 
+int index_synced(index_t *ix, bool synced)
+{
+    return exec(ix, synced ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+}
+
 void index_rollback(index_t *ix)
 {
     if (!sqlite3_get_autocommit(ix->db))

@@ -27,6 +27,10 @@ bool index_healthy(index_t *ix);
 int index_begin(index_t *ix);           /* BEGIN IMMEDIATE: for writers */
 int index_begin_read(index_t *ix);      /* a consistent snapshot for readers */
 int index_commit(index_t *ix);
+/* Outside a transaction: synced = false makes the commits that follow skip their own fsync
+ * (durable with the next synced commit, the WAL being written in order, or checkpoint; a power
+ * cut before that loses them whole, never part of one). Set it back to true after. */
+int index_synced(index_t *ix, bool synced);
 void index_rollback(index_t *ix);
 const char *index_errmsg(index_t *ix);
 
