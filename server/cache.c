@@ -1,6 +1,7 @@
 #include "cache.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,12 @@ struct reply_cache {
     size_t nbuckets; /* a power of two */
     size_t n;
     entry_t *newest, *oldest;
+    /* the doorkeeper: a trace of keys asked once, so that only a second asking builds a reply
+     * to keep (most fetches of a large scope are asked once and would only churn the cache) */
+    _Atomic uint64_t *seen;
 };
+
+#define SEEN_SLOTS 65536
 
 reply_cache_t *reply_cache_new(uint64_t max_bytes)
 {
@@ -36,7 +42,10 @@ reply_cache_t *reply_cache_new(uint64_t max_bytes)
     c->max_bytes = max_bytes;
     c->nbuckets = 4096;
     c->buckets = calloc(c->nbuckets, sizeof *c->buckets);
-    if (!c->buckets) {
+    c->seen = max_bytes ? calloc(SEEN_SLOTS, sizeof *c->seen) : NULL;
+    if (!c->buckets || (max_bytes && !c->seen)) {
+        free(c->buckets);
+        free(c->seen);
         free(c);
         return NULL;
     }
@@ -114,8 +123,24 @@ void reply_cache_free(reply_cache_t *c)
     while (c->oldest)
         drop(c, slot_of(c, &c->oldest->key));
     free(c->buckets);
+    free(c->seen);
     pthread_mutex_destroy(&c->lock);
     free(c);
+}
+
+bool reply_cache_admit(reply_cache_t *c, const cache_key_t *key)
+{
+    if (!c->seen)
+        return false;
+    uint64_t h, slot;
+    memcpy(&h, key->b + 8, sizeof h);
+    memcpy(&slot, key->b, sizeof slot);
+    h |= 1; /* 0 marks an empty slot */
+    _Atomic uint64_t *s = &c->seen[slot % SEEN_SLOTS];
+    if (atomic_load_explicit(s, memory_order_relaxed) == h)
+        return true;
+    atomic_store_explicit(s, h, memory_order_relaxed);
+    return false;
 }
 
 void cache_key_make(cache_key_t *key, const char *route, int64_t scope_id, bool modern,

@@ -36,6 +36,9 @@ bool reply_cache_put(reply_cache_t *c, const cache_key_t *key, uint64_t epoch, i
  * goes back when the clients do. */
 void reply_cache_expire(reply_cache_t *c, uint64_t idle_s);
 void reply_cache_stats(reply_cache_t *c, uint64_t *bytes, uint64_t *entries);
+/* Whether a reply is worth keeping: true when its key was asked for before (recently, as far
+ * as a table of 65,536 traces remembers), false the first time. */
+bool reply_cache_admit(reply_cache_t *c, const cache_key_t *key);
 /* Largest reply worth building in memory to keep. */
 uint64_t reply_cache_max_entry(const reply_cache_t *c);
 

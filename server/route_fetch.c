@@ -168,6 +168,11 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 /* Kept replies are mapped pages of their own, so that the memory goes back to the system as
  * soon as the cache drops them (malloc would keep it in the thread's arena). The length sits
  * in the first 16 bytes. */
+static void free_reply(void *body)
+{
+    free((char *)body - 16);
+}
+
 static void unmap_reply(void *body)
 {
     char *base = (char *)body - 16;
@@ -176,12 +181,17 @@ static void unmap_reply(void *body)
     munmap(base, len);
 }
 
-/* A reply small enough to keep is built whole, so that the reply cache can queue it again. */
-static struct MHD_Response *build_in_memory(tar_stream_t *s, uint64_t total)
+/* Replies up to this size are built whole on the worker; larger ones are streamed. */
+#define WHOLE_REPLY_MAX (1u << 20)
+
+/* A small reply is built whole: one to keep in its own pages, so that the reply cache can
+ * queue it again and give its memory back when it drops it; any other with malloc. */
+static struct MHD_Response *build_in_memory(tar_stream_t *s, uint64_t total, bool keep)
 {
     size_t len = (size_t)total + 16;
-    char *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (base == MAP_FAILED)
+    char *base = keep ? mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                      : malloc(len);
+    if (base == MAP_FAILED || !base)
         return NULL;
     memcpy(base, &len, sizeof len);
     char *buf = base + 16;
@@ -193,10 +203,13 @@ static struct MHD_Response *build_in_memory(tar_stream_t *s, uint64_t total)
         have += (uint64_t)n;
     }
     struct MHD_Response *resp =
-        have == total ? MHD_create_response_from_buffer_with_free_callback(total, buf, unmap_reply)
+        have == total ? MHD_create_response_from_buffer_with_free_callback(
+                            total, buf, keep ? unmap_reply : free_reply)
                       : NULL;
-    if (!resp)
+    if (!resp && keep)
         munmap(base, len);
+    else if (!resp)
+        free(base);
     return resp;
 }
 
@@ -242,11 +255,13 @@ int handle_fetch(req_t *r)
         total += entry_bytes(s->start_len) + entry_bytes(s->end_len);
         s->part = -1;
     }
-    bool keep = r->keyed && total <= reply_cache_max_entry(r->app->replies);
+    bool keep = r->keyed && total <= reply_cache_max_entry(r->app->replies) &&
+                reply_cache_admit(r->app->replies, &r->key);
+    bool whole = keep || total <= WHOLE_REPLY_MAX;
     struct MHD_Response *resp =
-        keep ? build_in_memory(s, total)
-             : MHD_create_response_from_callback(total, 64 * 1024, stream_read, s, stream_free);
-    if (keep || !resp)
+        whole ? build_in_memory(s, total, keep)
+              : MHD_create_response_from_callback(total, 64 * 1024, stream_read, s, stream_free);
+    if (whole || !resp)
         stream_free(s);
     if (!resp)
         return MHD_NO;
