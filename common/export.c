@@ -56,6 +56,10 @@ pobj_t *plan_version(plan_t *p, const char *ref)
  * ExportPersist after this ExportValidate */
 static void plan_free_keep(plan_t *p, bool keep)
 {
+    /* merged results share values with the uploaded objects: they go first, so that nothing
+     * outside the kept objects refers into them once another thread may take them */
+    for (size_t i = 0; i < p->ncomps; i++)
+        json_decref(p->comps[i].result);
     for (size_t i = 0; i < p->n; i++) {
         pobj_t *o = &p->objs[i];
         version_info_free(&o->vi);
@@ -64,8 +68,6 @@ static void plan_free_keep(plan_t *p, bool keep)
         else
             objcache_release(o->json);
     }
-    for (size_t i = 0; i < p->ncomps; i++)
-        json_decref(p->comps[i].result);
     free(p->objs);
     free(p->comps);
     json_decref(p->ids);
