@@ -203,6 +203,11 @@ int config_parse(config_t *c, const char *text, size_t len, const char *name, ch
         snprintf(err, errlen, "%s: log_level must be error, warn, info or debug", name);
         return -1;
     }
+    /* each worker is a thread with its own SQLite connection */
+    if (c->workers > 1024) {
+        snprintf(err, errlen, "%s: workers must be at most 1024", name);
+        return -1;
+    }
     /* an upload holds one such blob in memory while it arrives */
     if (c->inline_blob_max > 16 * MIB) {
         snprintf(err, errlen, "%s: inline_blob_max must be at most 16MiB", name);

@@ -78,6 +78,10 @@ static void values_and_units(void)
     CHECK(parse(&c, "gc_grace = 1h\ngc_grace = 2h\n", err, sizeof err) == 0);
     CHECK(c.gc_grace_s == 7200);
     CHECK(parse(&c, "", err, sizeof err) == 0);
+    /* storage: 0 keeps every blob a file */
+    CHECK(c.inline_blob_max == 64 * KIB);
+    CHECK(parse(&c, "inline_blob_max = 0\nworkers = 1024\n", err, sizeof err) == 0);
+    CHECK(c.inline_blob_max == 0 && c.workers == 1024);
 }
 
 static void mistakes_name_the_line(void)
@@ -98,6 +102,8 @@ static void mistakes_name_the_line(void)
     expect_error("ok\n", "test.conf:1: expected \"key = value\"");
     expect_error("listen =\n", "test.conf:1: bad value for listen");
     expect_error("log_level = loud\n", "log_level must be error, warn, info or debug");
+    expect_error("workers = 1025\n", "workers must be at most 1024");
+    expect_error("inline_blob_max = 17MiB\n", "inline_blob_max must be at most 16MiB");
     char longline[6000];
     memset(longline, 'a', sizeof longline - 1);
     longline[sizeof longline - 1] = 0;
