@@ -146,7 +146,12 @@ int lane_remove(store_t *st, const scope_row_t *scope, json_t *ids, bool force, 
                              name, cs, cn);
         }
         json_decref(lane);
-        if (rc == 0 && index_lane_delete(st->ix, scope->id, name) < 0)
+        /* the Lane object and its LaneHistory go with the row, so that gc reclaims their blobs */
+        char history[REF_HEX];
+        lane_history_ref(ref, history);
+        if (rc == 0 && (index_lane_delete(st->ix, scope->id, name) < 0 ||
+                        index_object_delete(st->ix, scope->id, ref) < 0 ||
+                        index_object_delete(st->ix, scope->id, history) < 0))
             rc = err_set(err, ERR_INTERNAL, "cannot remove lane %s", name);
         if (rc != 0)
             break;

@@ -142,7 +142,17 @@ def lane_delete(ctx):
     expect_error(delete([f"{SCOPE}/main"]), 400, 132, "removing main")
     expect_error(delete([f"{SCOPE}/nope"]), 404, 138, "removing an unknown lane")
     expect_error(delete([f"{SCOPE}/feature"]), 400, 132, "removing a lane not merged into main")
+    def lane_objects():
+        import sqlite3
+        db = sqlite3.connect(f"file:{d.data / 'index.db'}?mode=ro", uri=True, timeout=30)
+        try:
+            return db.execute("SELECT count(*) FROM objects WHERE type IN ('Lane', 'LaneHistory')").fetchone()[0]
+        finally:
+            db.close()
+
+    check(lane_objects() >= 1, "the lane's Lane object (and LaneHistory, when sent) before its removal")
     reply = expect_json(delete([f"{SCOPE}/feature"], force=True), 200, "forced removal")
+    eq(lane_objects(), 0, "the removed lane's Lane and LaneHistory objects (gc reclaims their blobs)")
     eq(reply.get("removedLanes"), [f"{SCOPE}/feature"], "removedLanes")
     for key in ("removedComponentIds", "missingComponents", "dependentBits", "removedFromLane"):
         check(key in reply, f"delete reply has {key}")
