@@ -207,6 +207,14 @@ static int spool_flush(blob_batch_t *b)
         }
         if (rc == 0)
             rc = index_blob_data_put(b->ix, e->name, data, e->len, now);
+        if (rc == 1) {
+            /* another blob holds its row id (1 in 2^64): this one is a file, synced here */
+            blob_batch_t files;
+            blob_batch_init(&files, b->bs, NULL);
+            char again[BLOB_HEX];
+            rc = blob_put(&files, data, e->len, again) == 0 && blob_batch_sync(&files) == 0 ? 0 : -1;
+            log_warn("msg=\"inline blob id taken: stored as a file\" blob=%s", e->name);
+        }
     }
     buf_free(&tmp);
     if (own && (rc != 0 || index_commit(b->ix) != 0)) {

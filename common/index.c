@@ -259,16 +259,17 @@ static const char *const sql_text[Q__COUNT] = {
                        " ON o.scope_id = vr.scope_id AND o.ref = vr.ref"
                        " WHERE vr.scope_id = ?1 AND vr.version = ?2 AND vr.kind = ?3",
     /* a row stored again is young again: gc's grace then protects it until it is named */
-    [Q_BLOB_DATA_PUT] = "INSERT INTO blob_data(name, data, created_at) VALUES (?1, ?2, ?3)"
-                        " ON CONFLICT(name) DO UPDATE SET created_at = excluded.created_at",
-    [Q_BLOB_DATA_GET] = "SELECT data FROM blob_data WHERE name = ?1",
-    [Q_BLOB_DATA_EACH] = "SELECT name, data FROM blob_data ORDER BY name",
+    [Q_BLOB_DATA_PUT] = "INSERT INTO blob_data(id, name, data, created_at) VALUES (?1, ?2, ?3, ?4)"
+                        " ON CONFLICT(id) DO UPDATE SET created_at = excluded.created_at"
+                        " WHERE blob_data.name = excluded.name",
+    [Q_BLOB_DATA_GET] = "SELECT data FROM blob_data WHERE id = ?1 AND name = ?2",
+    [Q_BLOB_DATA_EACH] = "SELECT name, data FROM blob_data",
     [Q_BLOB_DATA_GC] = "DELETE FROM blob_data WHERE created_at < ?1"
                        " AND NOT EXISTS (SELECT 1 FROM objects WHERE blob = blob_data.name)"
                        " AND NOT EXISTS (SELECT 1 FROM pending_objects WHERE blob = blob_data.name)"
                        " RETURNING length(data)",
     [Q_BLOB_DATA_STATS] = "SELECT count(*), coalesce(sum(length(data)), 0) FROM blob_data",
-    [Q_BLOB_DATA_DELETE] = "DELETE FROM blob_data WHERE name = ?1",
+    [Q_BLOB_DATA_DELETE] = "DELETE FROM blob_data WHERE id = ?1 AND name = ?2",
 };
 
 struct index {
@@ -1004,18 +1005,38 @@ bool index_in_transaction(index_t *ix)
     return !sqlite3_get_autocommit(ix->db);
 }
 
+/* A blob's row id: the first 64 bits of its name; -1 for a name that is not 64 hex digits. */
+static int blob_id(const char *name, int64_t *id)
+{
+    unsigned char b[8];
+    if (strlen(name) != 64 || !is_hex(name, 64) || !hex_decode(name, 16, b))
+        return -1;
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | b[i];
+    memcpy(id, &v, sizeof *id);
+    return 0;
+}
+
 int index_blob_data_put(index_t *ix, const char *name, const void *data, size_t len, int64_t now)
 {
-    sqlite3_stmt *st = prep_bind(ix, Q_BLOB_DATA_PUT, "t", name);
-    if (!st || sqlite3_bind_blob64(st, 2, data, len, SQLITE_STATIC) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 3, now) != SQLITE_OK)
+    int64_t id;
+    if (blob_id(name, &id) != 0)
         return -1;
-    return run(ix, st) == 0 ? 0 : -1;
+    sqlite3_stmt *st = prep_bind(ix, Q_BLOB_DATA_PUT, "itbi", id, name, 0, now);
+    if (!st || sqlite3_bind_blob64(st, 3, data, len, SQLITE_STATIC) != SQLITE_OK)
+        return -1;
+    if (run(ix, st) != 0)
+        return -1;
+    return sqlite3_changes(ix->db) == 1 ? 0 : 1; /* 1: another name holds the id */
 }
 
 int index_blob_data_get(index_t *ix, const char *name, uint64_t max, buf_t *out)
 {
-    sqlite3_stmt *st = prep_bind(ix, Q_BLOB_DATA_GET, "t", name);
+    int64_t id;
+    if (blob_id(name, &id) != 0)
+        return 1;
+    sqlite3_stmt *st = prep_bind(ix, Q_BLOB_DATA_GET, "it", id, name);
     if (!st)
         return -1;
     int rc = sqlite3_step(st);
@@ -1085,7 +1106,10 @@ int index_blob_data_stats(index_t *ix, int64_t *n, int64_t *bytes)
 
 int index_blob_data_delete(index_t *ix, const char *name)
 {
-    return run(ix, prep_bind(ix, Q_BLOB_DATA_DELETE, "t", name)) == 0 ? 0 : -1;
+    int64_t id;
+    if (blob_id(name, &id) != 0)
+        return -1;
+    return run(ix, prep_bind(ix, Q_BLOB_DATA_DELETE, "it", id, name)) == 0 ? 0 : -1;
 }
 
 int index_object_each_all(index_t *ix,

@@ -374,6 +374,33 @@ static void test_inline(void)
     CHECK(restore_and_count(file, target, &objects, &pending, &rep) == 0);
     CHECK(objects == base && pending == 1 && rep.problems == 0 && rep.blobs == (uint64_t)base + 6);
 
+    /* a blob whose row id (the first 64 bits of its name) another name holds is a file */
+    static const char taken[] = "a blob whose row id is taken";
+    unsigned char digest[32];
+    crypto_generichash(digest, sizeof digest, (const unsigned char *)taken, sizeof taken, NULL, 0);
+    char hex[BLOB_HEX];
+    hex_encode(digest, sizeof digest, hex);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | digest[i];
+    int64_t id;
+    memcpy(&id, &v, sizeof id);
+    char ins[300];
+    snprintf(ins, sizeof ins,
+             "INSERT INTO blob_data(id, name, data, created_at) VALUES (%lld, '%064d', x'00', 0)",
+             (long long)id, 0);
+    sql(db_path, ins);
+    blob_batch_init(&b, st.bs, st.ix);
+    CHECK(blob_put(&b, taken, sizeof taken, name) == 0 && blob_batch_sync(&b) == 0);
+    blob_batch_free(&b);
+    CHECK_STR(name, hex);
+    CHECK(blob_exists(st.bs, name)); /* a file */
+    buf_t back;
+    buf_init(&back);
+    CHECK(blob_read(st.bs, st.ix, name, 1024, &back) == 0 && back.len == sizeof taken &&
+          memcmp(back.data, taken, sizeof taken) == 0);
+    buf_free(&back);
+
     index_close(st.ix);
     blob_close(st.bs);
     st = saved;
