@@ -314,3 +314,29 @@ def put_abandoned(ctx):
         eq(expect_json(s.action("RemovePendingDir", clientId=client_id), 200, "RemovePendingDir"), {},
            "RemovePendingDir")
         s.expect_unchanged(before, f"after RemovePendingDir {client_id}")
+
+
+@case("put: among 300 objects (checked on a helper thread as well), one bad object first, in the "
+      "middle or last is refused (400, code 132), the error names the first bad one in tar order, "
+      "and nothing lands")
+def bad_object_among_many(ctx):
+    s, before = scope_with_hello(ctx)
+    good = [source(f"module.exports = {n}; // {'x' * (n % 50)}\n".encode()) for n in range(300)]
+
+    def wrong(n):
+        return Obj("Source", sha1(f"claimed {n}".encode()), f"actual {n}".encode())
+
+    for n, bad_at in enumerate((0, 150, 299, (40, 260))):
+        objs = list(good)
+        firsts = bad_at if isinstance(bad_at, tuple) else (bad_at,)
+        bads = {i: wrong(i) for i in firsts}
+        for i, o in bads.items():
+            objs[i] = o
+        cid = f"17953051{n:05d}"
+        err = expect_error(s.put(make_tar(extra() + objs), cid), 400, 132, f"bad object at {bad_at}")
+        first = bads[min(firsts)]
+        check(first.ref in err.get("message", ""), f"the error names the first bad object {first.ref}: {err}")
+        s.expect_unchanged(before, f"after the refused put with a bad object at {bad_at}")
+        s.expect_no_pending(cid)
+    # and the same 300 good objects are taken whole
+    eq(s.export(make_tar(extra() + good), "1795305199999"), [f"{EXTRA}@1.0.0"], "the good put")
