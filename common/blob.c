@@ -302,20 +302,6 @@ blob_writer_t *blob_writer_new(blob_batch_t *batch)
     return w;
 }
 
-static int write_fd(int fd, const unsigned char *p, size_t len)
-{
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 int blob_writer_write(blob_writer_t *w, const void *data, size_t len)
 {
     crypto_generichash_update(&w->st, data, len);
@@ -324,11 +310,11 @@ int blob_writer_write(blob_writer_t *w, const void *data, size_t len)
         if (w->size <= w->batch->bs->inline_max)
             return buf_append(&w->mem, data, len) ? 0 : -1;
         /* too large to be inline after all: a file, with what came so far */
-        if (writer_open_file(w) != 0 || write_fd(w->fd, w->mem.data, w->mem.len) != 0)
+        if (writer_open_file(w) != 0 || write_all(w->fd, w->mem.data, w->mem.len, 0) != 0)
             return -1;
         buf_free(&w->mem);
     }
-    return write_fd(w->fd, data, len);
+    return write_all(w->fd, data, len, (off_t)(w->size - len));
 }
 
 void blob_writer_abort(blob_writer_t *w)
