@@ -643,6 +643,20 @@ static int count_query(index_t *ix, sqlite3_stmt *st, int64_t *n)
     return rc == SQLITE_ROW ? 0 : -1;
 }
 
+/* A query answering one row of two integers. */
+static int pair_query(sqlite3_stmt *st, int64_t *a, int64_t *b)
+{
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *a = sqlite3_column_int64(st, 0);
+        *b = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
 int index_object_count(index_t *ix, int64_t scope, int64_t *n)
 {
     return count_query(ix, prep_bind(ix, Q_OBJECT_COUNT, "i", scope), n);
@@ -1092,16 +1106,7 @@ int index_blob_data_gc(index_t *ix, int64_t stale_before, uint64_t *n, uint64_t 
 
 int index_blob_data_stats(index_t *ix, int64_t *n, int64_t *bytes)
 {
-    sqlite3_stmt *st = prep(ix, Q_BLOB_DATA_STATS);
-    if (!st)
-        return -1;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *n = sqlite3_column_int64(st, 0);
-        *bytes = sqlite3_column_int64(st, 1);
-    }
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 0 : -1;
+    return pair_query(prep(ix, Q_BLOB_DATA_STATS), n, bytes);
 }
 
 int index_blob_data_delete(index_t *ix, const char *name)
@@ -1437,16 +1442,7 @@ int index_session_expire(index_t *ix, int64_t now, int64_t *n)
 
 int index_scope_summary(index_t *ix, int64_t scope, int64_t *components, int64_t *updated_at)
 {
-    sqlite3_stmt *st = prep_bind(ix, Q_SCOPE_SUMMARY, "i", scope);
-    if (!st)
-        return -1;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *components = sqlite3_column_int64(st, 0);
-        *updated_at = sqlite3_column_int64(st, 1);
-    }
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 0 : -1;
+    return pair_query(prep_bind(ix, Q_SCOPE_SUMMARY, "i", scope), components, updated_at);
 }
 
 int index_component_list(index_t *ix, int64_t scope, const char *match,

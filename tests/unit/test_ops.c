@@ -67,6 +67,29 @@ static int upload(const char *capture, const char *client_id)
     return rc;
 }
 
+/* st becomes a store in directory d (blobs/, index.db) holding bitbin283's export of hello;
+ * files_only: inline_blob_max 0, else the default. */
+static void open_with_hello(const char *d, bool files_only)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/blobs", d);
+    st.bs = blob_open(path);
+    if (st.bs && files_only)
+        blob_set_inline_max(st.bs, 0);
+    snprintf(path, sizeof path, "%s/index.db", d);
+    err_t err;
+    err_init(&err);
+    st.ix = index_open(path, &err);
+    CHECK(st.bs && st.ix && index_migrate(st.ix, &err) == 0);
+    CHECK(store_scope_create(&st, "myorg.myscope", false, &err) == 0);
+    CHECK(index_scope_get(st.ix, "myorg.myscope", &scope) == 0);
+    json_t *ids = NULL;
+    CHECK(upload("ref-283/004-POST-api_scope_put.req.bin", "1795304967173") == 0);
+    CHECK(export_persist(&st, &scope, "1795304967173", "tester", &ids, &err) == 0);
+    json_decref(ids);
+    err_clear(&err);
+}
+
 /* gc moves a blob aside before it deletes it; a writer re-using it either refreshed it first
  * (then it goes back) or finds it gone and stores its own copy. */
 static void test_remove_if_stale(void)
@@ -287,24 +310,15 @@ static void sql(const char *db_path, const char *text)
  * them in the index and the restored store checks clean. */
 static void test_inline(void)
 {
-    char d[] = "/tmp/scoped-unit-inline-XXXXXX", path[300], db_path[300];
+    char d[] = "/tmp/scoped-unit-inline-XXXXXX", db_path[300];
     CHECK(mkdtemp(d) != NULL);
-    snprintf(path, sizeof path, "%s/blobs", d);
     snprintf(db_path, sizeof db_path, "%s/index.db", d);
     err_t err;
     err_init(&err);
     store_t saved = st;
     scope_row_t saved_scope = scope;
-    st.bs = blob_open(path); /* the default limit: 64 KiB */
-    st.ix = index_open(db_path, &err);
-    CHECK(st.bs && st.ix && index_migrate(st.ix, &err) == 0);
-    CHECK(blob_inline_max(st.bs) == 64 * 1024);
-    CHECK(store_scope_create(&st, "myorg.myscope", false, &err) == 0);
-    CHECK(index_scope_get(st.ix, "myorg.myscope", &scope) == 0);
-    json_t *ids = NULL;
-    CHECK(upload("ref-283/004-POST-api_scope_put.req.bin", "1795304967173") == 0);
-    CHECK(export_persist(&st, &scope, "1795304967173", "tester", &ids, &err) == 0);
-    json_decref(ids);
+    open_with_hello(d, false);
+    CHECK(blob_inline_max(st.bs) == 64 * 1024); /* the default */
     int64_t files = 0, rows = 0, bytes = 0, objects = 0;
     CHECK(blob_each(st.bs, count_files, &files) == 0 && files == 0);
     CHECK(index_blob_data_stats(st.ix, &rows, &bytes) == 0 && rows == base && bytes > 0);
@@ -415,23 +429,8 @@ UNIT_MAIN("ops", {
     log_level = LOG_ERROR;
     if (!mkdtemp(dir))
         return 1;
-    char path[256];
-    snprintf(path, sizeof path, "%s/blobs", dir);
-    st.bs = blob_open(path);
-    if (st.bs)
-        blob_set_inline_max(st.bs, 0);
-    snprintf(path, sizeof path, "%s/index.db", dir);
-    err_t err;
-    err_init(&err);
-    st.ix = index_open(path, &err);
     st.lim = &lim;
-    CHECK(st.bs && st.ix && index_migrate(st.ix, &err) == 0);
-    CHECK(store_scope_create(&st, "myorg.myscope", false, &err) == 0);
-    CHECK(index_scope_get(st.ix, "myorg.myscope", &scope) == 0);
-    json_t *ids = NULL;
-    CHECK(upload("ref-283/004-POST-api_scope_put.req.bin", "1795304967173") == 0);
-    CHECK(export_persist(&st, &scope, "1795304967173", "tester", &ids, &err) == 0);
-    json_decref(ids);
+    open_with_hello(dir, true);
     CHECK(index_object_count_all(st.ix, &base) == 0 && base >= 4);
     test_remove_if_stale();
     test_fsck();
