@@ -221,6 +221,11 @@ void *conn_uri_logged(void *cls, const char *uri, struct MHD_Connection *c)
     return NULL;
 }
 
+const char *conn_address(const conn_t *cn)
+{
+    return cn ? cn->address : "";
+}
+
 bool conn_over_limit(const conn_t *cn)
 {
     return cn && cn->over;

@@ -23,6 +23,8 @@ void *conn_uri_logged(void *cls, const char *uri, struct MHD_Connection *c);
 
 /* The registry's record of a connection, NULL if it has none. */
 conn_t *conn_of(struct MHD_Connection *c);
+/* The client's address as text, formatted once when the connection opened ("" if unknown). */
+const char *conn_address(const conn_t *cn);
 /* Whether this connection went past max_connections or max_connections_per_ip when it opened. */
 bool conn_over_limit(const conn_t *cn);
 /* The headers of a request are in: the deadline no longer applies until the next request. */
