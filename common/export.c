@@ -625,6 +625,12 @@ static int index_version(plan_t *p, pobj_t *o)
     return rc;
 }
 
+static const version_info_t *plan_version_info(void *ctx, const char *ref)
+{
+    pobj_t *o = plan_version(ctx, ref);
+    return o ? &o->vi : NULL;
+}
+
 static int plan_write(plan_t *p, const char *client_id, err_t *err)
 {
     index_t *ix = p->st->ix;
@@ -659,7 +665,9 @@ static int plan_write(plan_t *p, const char *client_id, err_t *err)
                 rc = index_tag_put(ix, s, m->ci.name, tag, json_string_value(r));
         }
     }
-    /* every changed component's VersionHistory, from the rows just written */
+    /* every changed component's VersionHistory, from the rows just written and, for the
+     * uploaded Versions, from the plan those rows came from */
+    history_source_t src = {plan_version_info, p};
     blob_batch_t batch;
     blob_batch_init(&batch, p->st->bs, ix);
     for (size_t c = 0; rc == 0 && c < p->ncomps; c++) {
@@ -668,7 +676,7 @@ static int plan_write(plan_t *p, const char *client_id, err_t *err)
             continue;
         json_t *versions = m->result ? json_object_get(m->result, "versions") : m->ci.versions;
         rc = history_store(p->st, p->scope, m->ci.name, m->row.head[0] ? m->row.head : NULL,
-                           versions, &batch, err);
+                           versions, &src, &batch, err);
     }
     if (rc == 0 && p->nlanes)
         rc = lane_plan_write(p, &batch, err);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "blob.h"
+#include "jsonparse.h"
 #include "log.h"
 #include "model.h"
 #include "objcache.h"
@@ -128,12 +129,12 @@ static int check_decoded(obj_decoder_t *d, const char *entry_ref, json_t **parse
     sha1_ctx_hex(&d->sha, payload_sha);
     json_t *json = NULL;
     if (obj_type_is_json(d->type)) {
-        json_error_t je;
-        json = json_loadb((const char *)d->payload.data, d->payload.len, JSON_REJECT_DUPLICATES, &je);
+        char why[160];
+        json = jsonp_load((const char *)d->payload.data, d->payload.len, why, sizeof why);
         if (!json || !json_is_object(json)) {
             json_decref(json);
-            return err_set(err, ERR_BAD_REQUEST, "%s %s is not a JSON object: %s",
-                           obj_type_name(d->type), d->ref, je.text);
+            return err_set(err, ERR_BAD_REQUEST, "%s %s is not a JSON object%s%s",
+                           obj_type_name(d->type), d->ref, json ? "" : ": ", json ? "" : why);
         }
     }
     int rc = 0;
@@ -449,6 +450,11 @@ void export_upload_set_index(export_upload_t *u, index_t *ix)
         u->batch.ix = ix;
 }
 
+static int entry_by_ref(const void *a, const void *b)
+{
+    return strcmp((*(upload_entry_t *const *)a)->ref, (*(upload_entry_t *const *)b)->ref);
+}
+
 /* The pending export's rows and the upload's small blobs, in one transaction. The blobs go in
  * while the helper still checks the last entries; the rows, which need their types, after. */
 static int upload_commit(export_upload_t *u, index_t *ix, err_t *err)
@@ -464,11 +470,20 @@ static int upload_commit(export_upload_t *u, index_t *ix, err_t *err)
     }
     if (rc == 0)
         rc = index_pending_create(ix, u->scope.id, u->client_id, u->owner[0] ? u->owner : NULL, now);
+    /* in ref order, the table's key order; the entries keep tar order for error reports */
+    upload_entry_t **order = u->n ? malloc(u->n * sizeof *order) : NULL;
+    if (u->n && !order)
+        rc = -1;
+    for (size_t i = 0; rc == 0 && i < u->n; i++)
+        order[i] = &u->entries[i];
+    if (rc == 0 && u->n)
+        qsort(order, u->n, sizeof *order, entry_by_ref);
     for (size_t i = 0; rc == 0 && i < u->n; i++) {
-        upload_entry_t *e = &u->entries[i];
+        upload_entry_t *e = order[i];
         rc = index_pending_object_put(ix, u->scope.id, u->client_id, e->ref, e->type, e->blob,
                                       e->size);
     }
+    free(order);
     if (rc == 0 && index_commit(ix) == 0)
         return 0;
     index_rollback(ix);

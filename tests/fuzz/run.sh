@@ -10,10 +10,10 @@ secs="${FUZZ_SECONDS:-60}"
 runs_opt=()
 [ -n "${FUZZ_RUNS:-}" ] && runs_opt=(-runs="$FUZZ_RUNS")
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(fuzz_tar fuzz_object fuzz_request fuzz_graphql fuzz_config)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(fuzz_tar fuzz_object fuzz_request fuzz_graphql fuzz_config fuzz_json)
 
 declare -A max_len=([fuzz_tar]=65536 [fuzz_object]=65536 [fuzz_request]=16384
-                    [fuzz_graphql]=16384 [fuzz_config]=8192)
+                    [fuzz_graphql]=16384 [fuzz_config]=8192 [fuzz_json]=16384)
 rm -rf "$dir/seeds"
 python3 "$here/seeds.py" "$dir/seeds" >/dev/null || exit 1
 

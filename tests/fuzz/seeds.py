@@ -28,6 +28,16 @@ GRAPHQL_EXTRA = [
 ]
 
 
+# edges of the JSON grammar for fuzz_json
+JSON_EXTRA = [
+    b'{"a":[1,-0,0.5,-1.25e-3,1E+2,12345678901234567890,9223372036854775807,-9223372036854775808]}',
+    b'{"s":"\\u00e9\\ud83d\\ude00\\n\\t\\"\\\\\\/ \xc3\xa9 \xf0\x9f\x98\x80","e":{},"l":[],"t":true,"f":false,"n":null}',
+    b'{"a":1,"a":2}', b'{"\\u0000":1}', b'["\\ud800"]', b'[1e400]', b'[1e-400]', b'[01]', b'[1.]', b'[.5]',
+    b' [ 1 , 2 ] \n', b'[1,]', b'{"a":1,}', b'"top"', b'1', b'[tru]', b'[nul]', b'["\xc0\x80"]',
+    b'["\xed\xa0\x80"]', b'[' * 2047 + b']' * 2047, b'[' * 2049 + b']' * 2049,
+]
+
+
 def main():
     out = Path(sys.argv[1])
     seen = set()
@@ -59,7 +69,10 @@ def main():
                             continue
                         put("fuzz_object", b"\0" + blob)
                         try:
-                            put("fuzz_object", b"\x01" + zlib.decompress(blob))
+                            raw = zlib.decompress(blob)
+                            put("fuzz_object", b"\x01" + raw)
+                            if raw[:8] in (b"Componen", b"Version ") and b"\0" in raw:
+                                put("fuzz_json", raw[raw.index(b"\0") + 1:])
                         except zlib.error:
                             pass
             except tarfile.TarError:
@@ -92,7 +105,9 @@ def main():
         put("fuzz_graphql", doc.encode())
     put("fuzz_config", (REPO / "conf" / "scoped.conf").read_bytes())
     put("fuzz_config", b"listen = 0.0.0.0:8080\nmax_put_body = 1G\nidle_timeout = 5m\n")
-    for h in ("fuzz_tar", "fuzz_object", "fuzz_request", "fuzz_graphql", "fuzz_config"):
+    for doc in JSON_EXTRA:
+        put("fuzz_json", doc)
+    for h in ("fuzz_tar", "fuzz_object", "fuzz_request", "fuzz_graphql", "fuzz_config", "fuzz_json"):
         print(f"seeds: {h}: {len(list((out / h).glob('*')))} files")
 
 
