@@ -6,6 +6,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "jsonparse.h"
 #include "model.h"
 #include "object.h"
 
@@ -33,9 +34,8 @@ static void read_object(const unsigned char *z, size_t zlen, size_t chunk)
         sha1_ctx_hex(&d.sha, sha);
         json_t *json = NULL;
         if (obj_type_is_json(d.type)) {
-            json_error_t je;
-            json = json_loadb((const char *)d.payload.data, d.payload.len, JSON_REJECT_DUPLICATES,
-                              &je);
+            char why[160];
+            json = jsonp_load((const char *)d.payload.data, d.payload.len, why, sizeof why);
             if (!json_is_object(json)) {
                 json_decref(json);
                 json = NULL;
