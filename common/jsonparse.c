@@ -431,6 +431,8 @@ static json_t *parse_value(parser_t *s)
 
 json_t *jsonp_load(const char *buf, size_t len, char *err, size_t errlen)
 {
+    if (!buf) /* an empty payload's buffer may be NULL */
+        buf = "", len = 0;
     parser_t s = {(const unsigned char *)buf, (const unsigned char *)buf + len,
                   (const unsigned char *)buf, 0, err, errlen, NULL, 0};
     if (err && errlen)
