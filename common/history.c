@@ -29,8 +29,8 @@ static json_t *sorted_unique(const char **refs, size_t n)
 {
     json_t *out = json_array();
     const char **tmp = n ? malloc(n * sizeof *tmp) : NULL;
-    if (n && !tmp)
-        return out;
+    if (!tmp)
+        return out; /* none, or out of memory */
     memcpy(tmp, refs, n * sizeof *tmp);
     qsort(tmp, n, sizeof *tmp, str_cmp);
     for (size_t i = 0; i < n; i++)
