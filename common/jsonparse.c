@@ -294,6 +294,24 @@ static json_t *parse_number(parser_t *s)
 
 static json_t *parse_value(parser_t *s);
 
+/* After an array's value or an object's member: 1 when a ',' says another follows, 0 when
+ * close ends the container, -1 on anything else. */
+static int after_member(parser_t *s, char close)
+{
+    skip_ws(s);
+    if (s->p < s->end && *s->p == ',') {
+        s->p++;
+        skip_ws(s);
+        return 1;
+    }
+    if (s->p < s->end && *s->p == close) {
+        s->p++;
+        return 0;
+    }
+    fail(s, close == ']' ? "',' or ']' expected" : "',' or '}' expected");
+    return -1;
+}
+
 static json_t *parse_array(parser_t *s)
 {
     json_t *a = json_array();
@@ -309,18 +327,11 @@ static json_t *parse_array(parser_t *s)
         json_t *v = parse_value(s);
         if (!v || json_array_append_new(a, v) != 0)
             goto bad;
-        skip_ws(s);
-        if (s->p < s->end && *s->p == ',') {
-            s->p++;
-            skip_ws(s);
-            continue;
-        }
-        if (s->p < s->end && *s->p == ']') {
-            s->p++;
+        int more = after_member(s, ']');
+        if (more < 0)
+            goto bad;
+        if (!more)
             return a;
-        }
-        fail(s, "',' or ']' expected");
-        goto bad;
     }
 bad:
     json_decref(a);
@@ -376,18 +387,11 @@ static json_t *parse_object(parser_t *s)
             fail(s, "duplicate object key");
             goto bad;
         }
-        skip_ws(s);
-        if (s->p < s->end && *s->p == ',') {
-            s->p++;
-            skip_ws(s);
-            continue;
-        }
-        if (s->p < s->end && *s->p == '}') {
-            s->p++;
+        int more = after_member(s, '}');
+        if (more < 0)
+            goto bad;
+        if (!more)
             return o;
-        }
-        fail(s, "',' or '}' expected");
-        goto bad;
     }
 bad:
     json_decref(o);
