@@ -14,6 +14,10 @@ typedef struct {
     size_t errlen;
     char *tmp; /* decoded strings with escapes, numbers */
     size_t tmpcap;
+    /* the keys of the objects being read, innermost last: a key waits here while its value
+     * is read, so that nesting costs no stack beyond the recursion itself */
+    char *keys;
+    size_t keys_len, keys_cap;
 } parser_t;
 
 static json_t *fail(parser_t *s, const char *what)
@@ -338,6 +342,25 @@ bad:
     return NULL;
 }
 
+static bool push_key(parser_t *s, const char *k, size_t klen)
+{
+    size_t need = s->keys_len + klen + 1;
+    if (need > s->keys_cap) {
+        size_t cap = s->keys_cap ? s->keys_cap : 256;
+        while (cap < need)
+            cap *= 2;
+        char *p = realloc(s->keys, cap);
+        if (!p)
+            return false;
+        s->keys = p;
+        s->keys_cap = cap;
+    }
+    memcpy(s->keys + s->keys_len, k, klen);
+    s->keys[s->keys_len + klen] = 0;
+    s->keys_len = need;
+    return true;
+}
+
 static json_t *parse_object(parser_t *s)
 {
     json_t *o = json_object();
@@ -349,7 +372,6 @@ static json_t *parse_object(parser_t *s)
         s->p++;
         return o;
     }
-    char keybuf[256];
     for (;;) {
         if (s->p >= s->end || *s->p != '"') {
             fail(s, "string or '}' expected");
@@ -360,14 +382,12 @@ static json_t *parse_object(parser_t *s)
         size_t klen;
         if (scan_string(s, &k, &klen) != 0)
             goto bad;
-        /* the key is NUL-terminated for jansson; s->tmp is reused by the value */
-        char *key = klen < sizeof keybuf ? keybuf : malloc(klen + 1);
-        if (!key) {
+        /* NUL-terminated for jansson, and kept apart: s->tmp is reused by the value */
+        size_t at = s->keys_len;
+        if (!push_key(s, k, klen)) {
             fail(s, "out of memory");
             goto bad;
         }
-        memcpy(key, k, klen);
-        key[klen] = 0;
         skip_ws(s);
         json_t *v = NULL;
         if (s->p >= s->end || *s->p != ':') {
@@ -378,9 +398,8 @@ static json_t *parse_object(parser_t *s)
             v = parse_value(s);
         }
         size_t before = json_object_size(o);
-        int rc = v ? json_object_set_new_nocheck(o, key, v) : -1;
-        if (key != keybuf)
-            free(key);
+        int rc = v ? json_object_set_new_nocheck(o, s->keys + at, v) : -1;
+        s->keys_len = at;
         if (rc != 0)
             goto bad;
         if (json_object_size(o) == before) {
@@ -438,7 +457,7 @@ json_t *jsonp_load(const char *buf, size_t len, char *err, size_t errlen)
     if (!buf) /* an empty payload's buffer may be NULL */
         buf = "", len = 0;
     parser_t s = {(const unsigned char *)buf, (const unsigned char *)buf + len,
-                  (const unsigned char *)buf, 0, err, errlen, NULL, 0};
+                  (const unsigned char *)buf, 0, err, errlen, NULL, 0, NULL, 0, 0};
     if (err && errlen)
         err[0] = 0;
     skip_ws(&s);
@@ -454,5 +473,6 @@ json_t *jsonp_load(const char *buf, size_t len, char *err, size_t errlen)
         }
     }
     free(s.tmp);
+    free(s.keys);
     return v;
 }
