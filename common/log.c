@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,7 +25,8 @@ static struct {
     pthread_mutex_t mu;
     pthread_cond_t wake;
     pthread_t thread;
-    bool on, stopping;
+    atomic_bool on; /* read without the lock on every line */
+    bool stopping;
     int64_t last_write;
     size_t len;
     char data[BATCH_MAX];
@@ -82,16 +84,16 @@ int log_batch_start(void)
 {
     pthread_mutex_lock(&batch.mu);
     batch.stopping = false;
-    batch.on = pthread_create(&batch.thread, NULL, flusher, NULL) == 0;
+    bool on = pthread_create(&batch.thread, NULL, flusher, NULL) == 0;
+    atomic_store(&batch.on, on);
     pthread_mutex_unlock(&batch.mu);
-    return batch.on ? 0 : -1;
+    return on ? 0 : -1;
 }
 
 void log_batch_stop(void)
 {
     pthread_mutex_lock(&batch.mu);
-    bool on = batch.on;
-    batch.on = false;
+    bool on = atomic_exchange(&batch.on, false);
     batch.stopping = true;
     pthread_cond_signal(&batch.wake);
     pthread_mutex_unlock(&batch.mu);
@@ -101,13 +103,13 @@ void log_batch_stop(void)
 
 static void emit(int level, const char *line, size_t n)
 {
-    if (!batch.on) {
+    if (!atomic_load_explicit(&batch.on, memory_order_relaxed)) {
         /* one write per line keeps concurrent threads' lines whole */
         write_all(line, n);
         return;
     }
     pthread_mutex_lock(&batch.mu);
-    if (!batch.on || level <= LOG_WARN || n > BATCH_MAX) {
+    if (!atomic_load(&batch.on) || level <= LOG_WARN || n > BATCH_MAX) {
         flush_locked();
         write_all(line, n);
     } else if (!batch.len && now_ns() - batch.last_write >= BATCH_NS) {
