@@ -175,28 +175,17 @@ static int spool_add(blob_batch_t *b, const char name[BLOB_HEX], const void *dat
         return -1;
     blob_inline_t *e = &b->inl[b->n_inl++];
     memcpy(e->name, name, BLOB_HEX);
+    if (index_blob_row_id(name, &e->row_id) != 0)
+        e->row_id = 0; /* not inserted anyway: index_blob_data_put refuses the name */
     e->off = b->spool_len;
     e->len = len;
     b->spool_len += len;
     return 0;
 }
 
-/* A blob row's id as the index makes it (the first 64 bits of the name, signed). */
-static int64_t row_id(const char name[BLOB_HEX])
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 16; i++) {
-        unsigned c = (unsigned char)name[i];
-        v = v << 4 | (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
-    }
-    int64_t id;
-    memcpy(&id, &v, sizeof id);
-    return id;
-}
-
 static int by_row_id(const void *a, const void *b)
 {
-    int64_t x = row_id(((const blob_inline_t *)a)->name), y = row_id(((const blob_inline_t *)b)->name);
+    int64_t x = ((const blob_inline_t *)a)->row_id, y = ((const blob_inline_t *)b)->row_id;
     return x < y ? -1 : x > y;
 }
 

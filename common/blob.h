@@ -26,6 +26,7 @@ uint64_t blob_inline_max(const blobstore_t *bs);
 
 typedef struct {
     char name[BLOB_HEX];
+    int64_t row_id; /* its row's key, for inserting in key order */
     uint64_t off;
     size_t len;
 } blob_inline_t;

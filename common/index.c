@@ -1020,7 +1020,7 @@ bool index_in_transaction(index_t *ix)
 }
 
 /* A blob's row id: the first 64 bits of its name; -1 for a name that is not 64 hex digits. */
-static int blob_id(const char *name, int64_t *id)
+int index_blob_row_id(const char *name, int64_t *id)
 {
     unsigned char b[8];
     if (strlen(name) != 64 || !is_hex(name, 64) || !hex_decode(name, 16, b))
@@ -1035,7 +1035,7 @@ static int blob_id(const char *name, int64_t *id)
 int index_blob_data_put(index_t *ix, const char *name, const void *data, size_t len, int64_t now)
 {
     int64_t id;
-    if (blob_id(name, &id) != 0)
+    if (index_blob_row_id(name, &id) != 0)
         return -1;
     sqlite3_stmt *st = prep_bind(ix, Q_BLOB_DATA_PUT, "itbi", id, name, 0, now);
     if (!st || sqlite3_bind_blob64(st, 3, data, len, SQLITE_STATIC) != SQLITE_OK)
@@ -1048,7 +1048,7 @@ int index_blob_data_put(index_t *ix, const char *name, const void *data, size_t 
 int index_blob_data_get(index_t *ix, const char *name, uint64_t max, buf_t *out)
 {
     int64_t id;
-    if (blob_id(name, &id) != 0)
+    if (index_blob_row_id(name, &id) != 0)
         return 1;
     sqlite3_stmt *st = prep_bind(ix, Q_BLOB_DATA_GET, "it", id, name);
     if (!st)
@@ -1112,7 +1112,7 @@ int index_blob_data_stats(index_t *ix, int64_t *n, int64_t *bytes)
 int index_blob_data_delete(index_t *ix, const char *name)
 {
     int64_t id;
-    if (blob_id(name, &id) != 0)
+    if (index_blob_row_id(name, &id) != 0)
         return -1;
     return run(ix, prep_bind(ix, Q_BLOB_DATA_DELETE, "it", id, name)) == 0 ? 0 : -1;
 }

@@ -163,6 +163,8 @@ int index_blob_referenced(index_t *ix, const char *blob);
  * (blob.c decides which). The blob layer writes them; readers ask here first. */
 bool index_in_transaction(index_t *ix);
 /* 0 stored (or refreshed), 1 when another blob holds its row id (store it as a file), -1 error */
+/* The row id a blob's row has: the first 64 bits of its name, signed; -1 for a bad name. */
+int index_blob_row_id(const char *name, int64_t *id);
 int index_blob_data_put(index_t *ix, const char *name, const void *data, size_t len, int64_t now);
 /* 0 with out holding the bytes (NUL-terminated), 1 absent, -1 error or larger than max */
 int index_blob_data_get(index_t *ix, const char *name, uint64_t max, buf_t *out);
